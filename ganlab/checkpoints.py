@@ -1,0 +1,133 @@
+"""Save and load runs as one ``.npz`` file: arrays and a JSON header, no pickle, written atomically.
+
+Layout of ``run.npz``: ``meta`` (JSON: format, config, step, data), ``state/<path>`` for every
+leaf of the ``GANState`` (keys as raw key data) and ``history/<metric>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from ganlab.config import GANConfig
+from ganlab.data import points
+from ganlab.training import GAN, METRICS
+
+FORMAT = "ganlab-run-1"
+FILENAME = "run.npz"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read: missing, corrupt, truncated or from another model."""
+
+
+def save_run(run, directory: str | Path) -> Path:
+    """Write ``run`` to ``directory/run.npz``; a crash mid-write leaves any old file intact."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = {"format": FORMAT, "config": run.config.to_dict(), "step": run.step}
+    arrays = {"meta": np.asarray(json.dumps(meta))}
+    for path, leaf in _leaves(run.state):
+        arrays[f"state/{path}"] = np.asarray(leaf)
+    for name, values in run.history.items():
+        arrays[f"history/{name}"] = np.asarray(values)
+    if run.gan.data.name == "points":
+        arrays["data/points"] = np.asarray(run.gan.data.centres)
+        arrays["data/std"] = np.asarray(run.gan.data.std)
+    return atomic_savez(directory / FILENAME, arrays)
+
+
+def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """``np.savez`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file, checked (CRC) and without pickle; clear errors if not."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as error:
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: {error}); "
+            "save it again, or retrain with `python -m ganlab train`"
+        ) from error
+
+
+def load_run(path: str | Path):
+    """A :class:`ganlab.runs.Run` from a run directory or its ``run.npz`` file."""
+    from ganlab.runs import Run
+
+    path = Path(path)
+    file = path / FILENAME if path.is_dir() else path
+    arrays = read_npz(file)
+    try:
+        meta = json.loads(str(arrays["meta"]))
+        if meta.get("format") != FORMAT:
+            raise CheckpointError(f"{file} has format {meta.get('format')!r}, not {FORMAT!r}")
+        config = GANConfig.from_dict(meta["config"])
+    except (KeyError, json.JSONDecodeError, TypeError) as error:
+        raise CheckpointError(f"{file} has no valid header ({error}); is it a ganlab run?") from error
+    data = None
+    if config.data == "points":
+        data = points(arrays["data/points"], std=float(arrays["data/std"]))
+    gan = GAN(config, data)
+    template = jax.eval_shape(lambda: gan.init(0))
+    leaves = []
+    for path_str, leaf in _leaves(template):
+        name = f"state/{path_str}"
+        if name not in arrays:
+            raise CheckpointError(f"{file} does not match its config: {name} is missing")
+        value = arrays[name]
+        expected = _stored_shape(leaf)
+        if value.shape != expected:
+            raise CheckpointError(
+                f"{file} does not match its config: {name} has shape {value.shape}, "
+                f"the model needs {expected}"
+            )
+        leaves.append(_restore(leaf, value))
+    state = jax.tree.unflatten(jax.tree.structure(template), leaves)
+    history = {name: arrays[f"history/{name}"] for name in METRICS if f"history/{name}" in arrays}
+    return Run(gan, state, history)
+
+
+def _leaves(state):
+    flat, _ = jax.tree_util.tree_flatten_with_path(state)
+    for path, leaf in flat:
+        name = jax.tree_util.keystr(path, simple=True, separator="/")
+        if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            leaf = jax.random.key_data(leaf) if isinstance(leaf, jax.Array) else leaf
+        yield name, leaf
+
+
+def _stored_shape(leaf) -> tuple[int, ...]:
+    if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        return jax.eval_shape(jax.random.key_data, leaf).shape
+    return tuple(leaf.shape)
+
+
+def _restore(leaf, value: np.ndarray):
+    if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        return jax.random.wrap_key_data(value)
+    return jax.numpy.asarray(value, leaf.dtype)

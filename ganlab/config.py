@@ -1,0 +1,146 @@
+"""The recipe of one GAN: a frozen, validated dataclass, and named presets."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+LOSSES = ("saturating", "non_saturating", "least_squares", "wasserstein", "hinge")
+MODELS = ("mlp", "dcgan")
+OPTIMIZERS = ("adam", "sgd")
+LATENTS = ("gaussian", "uniform")
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "gelu")
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """Everything that defines a GAN run, checked when it is made.
+
+    A bad value raises ``ValueError`` naming the field, the value and the allowed range.
+    """
+
+    data: str = "ring"  # a toy name (ring, grid, ...) or an image set (digits, mnist, ...)
+    model: str = "mlp"  # "mlp" for 2-D points, "dcgan" for images
+    latent_dim: int = 2  # size of z
+    latent: str = "gaussian"  # distribution of z: "gaussian" N(0, I) or "uniform" U(-1, 1)
+    width: int = 64  # units per hidden layer (MLP) or base channels (DCGAN)
+    depth: int = 3  # hidden layers (MLP only)
+    activation: str = "relu"  # hidden activation of the MLPs
+    n_classes: int = 0  # > 0 makes a class-conditional GAN (image data sets carry labels)
+    spectral_norm: bool = False  # spectral normalization of the discriminator's layers
+    loss: str = "non_saturating"  # one of LOSSES
+    optimizer: str = "adam"  # "adam" or "sgd"
+    lr_g: float = 1e-4  # generator learning rate
+    lr_d: float = 1e-4  # discriminator learning rate (TTUR: may differ from lr_g)
+    beta1: float = 0.5  # Adam's first-moment decay (0.5 is the DCGAN choice)
+    beta2: float = 0.999  # Adam's second-moment decay
+    k_d: int = 1  # discriminator steps per generator step
+    batch_size: int = 256
+    r1: float = 0.1  # gamma of the zero-centred R1 penalty (gamma/2 E||grad D(x)||^2); 0 = off
+    gp: float = 0.0  # lambda of the WGAN-GP penalty (Gulrajani 2017 use 10); 0 = off
+    instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs, real and fake
+
+    def __post_init__(self) -> None:
+        from ganlab.data import IMAGE_SETS, TOYS
+
+        _choice("data", self.data, (*TOYS, *IMAGE_SETS))
+        _choice("model", self.model, MODELS)
+        _choice("loss", self.loss, LOSSES)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("latent", self.latent, LATENTS)
+        _choice("activation", self.activation, ACTIVATIONS)
+        _range("latent_dim", self.latent_dim, 1, 1024, "typical values are 2 for toys, 64 for images")
+        _range("width", self.width, 1, 4096, "typical values are 64 to 256")
+        _range("depth", self.depth, 1, 32, "typical values are 2 to 4")
+        _range("n_classes", self.n_classes, 0, 1000, "0 means unconditional")
+        _range("k_d", self.k_d, 1, 100, "typical values are 1 to 5")
+        _range("batch_size", self.batch_size, 1, 1 << 20, "typical values are 64 to 512")
+        for name in ("lr_g", "lr_d"):
+            value = getattr(self, name)
+            if not value > 0 or value > 1:
+                raise ValueError(
+                    f"{name} must be > 0 and <= 1 (got {value}); typical values are 1e-4 to 1e-3"
+                )
+        for name in ("beta1", "beta2"):
+            value = getattr(self, name)
+            if not 0 <= value < 1:
+                raise ValueError(f"{name} must be in [0, 1) (got {value}); typical: 0.5 and 0.999")
+        for name in ("r1", "gp", "instance_noise"):
+            value = getattr(self, name)
+            if not value >= 0:
+                raise ValueError(f"{name} must be >= 0 (got {value}); 0 switches it off")
+        is_image = self.data in IMAGE_SETS
+        if is_image and self.model != "dcgan":
+            raise ValueError(
+                f"model must be 'dcgan' for image data {self.data!r} (got {self.model!r}); "
+                "the MLP is for 2-D points"
+            )
+        if not is_image and self.model != "mlp":
+            raise ValueError(
+                f"model must be 'mlp' for 2-D data {self.data!r} (got {self.model!r}); "
+                "'dcgan' is for images"
+            )
+        if self.n_classes and not is_image:
+            raise ValueError(
+                f"n_classes must be 0 for 2-D data {self.data!r} (got {self.n_classes}); "
+                "conditional GANs need labelled image data"
+            )
+
+    def replace(self, **changes) -> GANConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> GANConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config fields {unknown}; known fields are {sorted(known)}")
+        return cls(**values)
+
+
+def _choice(name: str, value, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)} (got {value!r})")
+
+
+def _range(name: str, value, low: int, high: int, hint: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}] (got {value!r}); {hint}")
+
+
+PRESETS: dict[str, GANConfig] = {
+    # The default recipe: covers all 8 ring modes in < 20k steps (tests/test_training.py).
+    "ring": GANConfig(data="ring"),
+    "grid": GANConfig(data="grid", lr_g=2e-4, lr_d=2e-4),
+    "moons": GANConfig(data="moons"),
+    "spiral": GANConfig(data="spiral", width=128),
+    "line": GANConfig(data="line"),
+    "two_gaussians": GANConfig(data="two_gaussians"),
+    "digits": GANConfig(
+        data="digits", model="dcgan", latent_dim=32, width=32, batch_size=64,
+        lr_g=2e-4, lr_d=2e-4, r1=1.0,
+    ),
+    "mnist": GANConfig(
+        data="mnist", model="dcgan", latent_dim=64, width=64, batch_size=64,
+        lr_g=2e-4, lr_d=2e-4, r1=1.0,
+    ),
+    "fashion_mnist": GANConfig(
+        data="fashion_mnist", model="dcgan", latent_dim=64, width=64, batch_size=64,
+        lr_g=2e-4, lr_d=2e-4, r1=1.0,
+    ),
+    "mnist_conditional": GANConfig(
+        data="mnist", model="dcgan", latent_dim=64, width=64, batch_size=64, n_classes=10,
+        lr_g=2e-4, lr_d=2e-4, r1=1.0,
+    ),
+}
+
+
+def preset(name: str, **overrides) -> GANConfig:
+    """A named recipe, with any fields overridden by keyword: ``preset("ring", lr_d=3e-4)``."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; presets are {sorted(PRESETS)}")
+    return PRESETS[name].replace(**overrides)

@@ -1,0 +1,186 @@
+"""Generators and discriminators (Flax NNX): MLPs for 2-D points, DCGAN-style convnets for images.
+
+Conventions: a generator maps ``z [B, latent_dim]`` (and labels ``[B]`` when conditional) to a
+sample; a discriminator maps a sample to a logit ``[B]`` (probability "real" = sigmoid(logit)).
+Generators upsample by sub-pixel convolution (conv, then depth-to-space), not ``ConvTranspose``,
+which is several times slower on CPU (jax issue #23783).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from ganlab.config import GANConfig
+
+ACTIVATIONS = {
+    "relu": jax.nn.relu,
+    "leaky_relu": lambda x: jax.nn.leaky_relu(x, 0.2),
+    "tanh": jnp.tanh,
+    "elu": jax.nn.elu,
+    "gelu": jax.nn.gelu,
+}
+
+
+def spectral_normalize(kernel: jax.Array, iterations: int = 5) -> jax.Array:
+    """``kernel / sigma_max(kernel)`` (Miyato et al. 2018), kernel viewed as ``[-1, out]``.
+
+    sigma_max comes from power iteration started at a fixed vector, held constant for the
+    gradient as in the paper; stateless, so the same parameters always give the same network.
+    """
+    matrix = kernel.reshape(-1, kernel.shape[-1])
+    v = jnp.ones((matrix.shape[1],), matrix.dtype) / jnp.sqrt(matrix.shape[1])
+    for _ in range(iterations):
+        u = matrix @ v
+        u = u / (jnp.linalg.norm(u) + 1e-12)
+        v = matrix.T @ u
+        v = v / (jnp.linalg.norm(v) + 1e-12)
+    u, v = jax.lax.stop_gradient(u), jax.lax.stop_gradient(v)
+    return kernel / (u @ matrix @ v)
+
+
+class SpectralLinear(nnx.Linear):
+    """``nnx.Linear`` whose kernel is divided by its largest singular value."""
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return x @ spectral_normalize(self.kernel[...]) + self.bias[...]
+
+
+class SpectralConv(nnx.Conv):
+    """``nnx.Conv`` (stride, SAME padding) whose kernel is spectrally normalized."""
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        y = jax.lax.conv_general_dilated(
+            x, spectral_normalize(self.kernel[...]), self.strides, "SAME",
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )
+        return y + self.bias[...]
+
+
+def _dense(spectral: bool):
+    return SpectralLinear if spectral else nnx.Linear
+
+
+def _conv(spectral: bool):
+    return SpectralConv if spectral else nnx.Conv
+
+
+class MLP(nnx.Module):
+    """``depth`` hidden layers of ``width`` units with ``activation``, then a linear output."""
+
+    def __init__(self, in_dim: int, out_dim: int, width: int, depth: int, activation: str,
+                 *, spectral: bool = False, rngs: nnx.Rngs):
+        sizes = [in_dim] + [width] * depth
+        dense = _dense(spectral)
+        self.hidden = nnx.List([dense(a, b, rngs=rngs) for a, b in zip(sizes, sizes[1:])])
+        self.out = dense(sizes[-1], out_dim, rngs=rngs)
+        self.activation = activation
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        act = ACTIVATIONS[self.activation]
+        for layer in self.hidden:
+            x = act(layer(x))
+        return self.out(x)
+
+
+class MLPGenerator(nnx.Module):
+    """z ``[B, latent_dim]`` -> points ``[B, 2]``."""
+
+    def __init__(self, config: GANConfig, *, rngs: nnx.Rngs):
+        self.net = MLP(config.latent_dim, 2, config.width, config.depth, config.activation,
+                       rngs=rngs)
+
+    def __call__(self, z: jax.Array, labels: jax.Array | None = None) -> jax.Array:
+        return self.net(z)
+
+
+class MLPDiscriminator(nnx.Module):
+    """points ``[B, 2]`` -> logits ``[B]``."""
+
+    def __init__(self, config: GANConfig, *, rngs: nnx.Rngs):
+        self.net = MLP(2, 1, config.width, config.depth, config.activation,
+                       spectral=config.spectral_norm, rngs=rngs)
+
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
+        return self.net(x)[:, 0]
+
+
+def depth_to_space(x: jax.Array, factor: int = 2) -> jax.Array:
+    """``[B, H, W, C * f^2] -> [B, H f, W f, C]`` (the sub-pixel shuffle of Shi et al. 2016)."""
+    b, h, w, c = x.shape
+    x = x.reshape(b, h, w, factor, factor, c // factor**2)
+    return x.transpose(0, 1, 3, 2, 4, 5).reshape(b, h * factor, w * factor, c // factor**2)
+
+
+class ConvGenerator(nnx.Module):
+    """DCGAN-style: z -> dense -> ``[H/4, W/4, 2w]`` -> two x2 sub-pixel upsamplings -> tanh.
+
+    With ``n_classes > 0`` a learned label embedding is concatenated to z.
+    """
+
+    def __init__(self, config: GANConfig, image_shape: tuple[int, int, int], *, rngs: nnx.Rngs):
+        height, width, channels = image_shape
+        if height % 4 or width % 4:
+            raise ValueError(f"image height and width must be multiples of 4 (got {image_shape})")
+        w = config.width
+        self.start = (height // 4, width // 4, 2 * w)
+        in_dim = config.latent_dim * (2 if config.n_classes else 1)
+        self.embed = (nnx.Embed(config.n_classes, config.latent_dim, rngs=rngs)
+                      if config.n_classes else None)
+        self.dense = nnx.Linear(in_dim, height // 4 * width // 4 * 2 * w, rngs=rngs)
+        self.up1 = nnx.Conv(2 * w, 4 * w, (3, 3), rngs=rngs)  # -> w channels at H/2
+        self.up2 = nnx.Conv(w, 4 * (w // 2), (3, 3), rngs=rngs)  # -> w/2 channels at H
+        self.out = nnx.Conv(w // 2, channels, (3, 3), rngs=rngs)
+
+    def __call__(self, z: jax.Array, labels: jax.Array | None = None) -> jax.Array:
+        if self.embed is not None:
+            z = jnp.concatenate([z, self.embed(labels)], -1)
+        x = jax.nn.relu(self.dense(z)).reshape(z.shape[0], *self.start)
+        x = jax.nn.relu(depth_to_space(self.up1(x)))
+        x = jax.nn.relu(depth_to_space(self.up2(x)))
+        return jnp.tanh(self.out(x))
+
+
+class ConvDiscriminator(nnx.Module):
+    """DCGAN-style: two stride-2 4x4 convs with leaky ReLU, then a linear logit.
+
+    With ``n_classes > 0`` it is a projection discriminator (Miyato & Koyama 2018): the logit
+    gains ``<embed(y), features>``.
+    """
+
+    def __init__(self, config: GANConfig, image_shape: tuple[int, int, int], *, rngs: nnx.Rngs):
+        height, width, channels = image_shape
+        w, conv, dense = config.width, _conv(config.spectral_norm), _dense(config.spectral_norm)
+        self.conv1 = conv(channels, w, (4, 4), strides=(2, 2), rngs=rngs)
+        self.conv2 = conv(w, 2 * w, (4, 4), strides=(2, 2), rngs=rngs)
+        features = -(-height // 4) * -(-width // 4) * 2 * w
+        self.out = dense(features, 1, rngs=rngs)
+        self.embed = (nnx.Embed(config.n_classes, features, rngs=rngs)
+                      if config.n_classes else None)
+
+    def features(self, x: jax.Array) -> jax.Array:
+        x = jax.nn.leaky_relu(self.conv1(x), 0.2)
+        x = jax.nn.leaky_relu(self.conv2(x), 0.2)
+        return x.reshape(x.shape[0], -1)
+
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
+        h = self.features(x)
+        logit = self.out(h)[:, 0]
+        if self.embed is not None:
+            logit = logit + jnp.sum(self.embed(labels) * h, -1)
+        return logit
+
+
+def make_generator(config: GANConfig, sample_shape: tuple[int, ...], *, rngs: nnx.Rngs):
+    """The generator that ``config`` asks for, producing samples of ``sample_shape``."""
+    if config.model == "mlp":
+        return MLPGenerator(config, rngs=rngs)
+    return ConvGenerator(config, sample_shape, rngs=rngs)
+
+
+def make_discriminator(config: GANConfig, sample_shape: tuple[int, ...], *, rngs: nnx.Rngs):
+    """The discriminator that ``config`` asks for, reading samples of ``sample_shape``."""
+    if config.model == "mlp":
+        return MLPDiscriminator(config, rngs=rngs)
+    return ConvDiscriminator(config, sample_shape, rngs=rngs)
