@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test setup lint bench clean
+.PHONY: lab test setup lint bench clean browser-deps test-browser
 
 setup: $(STAMP)
 
@@ -16,14 +16,26 @@ $(STAMP): pyproject.toml
 
 # JupyterLab on 127.0.0.1 only, with a random token (printed in the URL to open).
 lab: setup
-	cd notebooks && ../$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.port_retries=50
+	cd notebooks && ../$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.port_retries=50 00_start.ipynb
 
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup lint
+# Debian's Chromium for the browser tests (tests/browser), installed when missing and root; no
+# browser is downloaded by Playwright. Without it the browser tests skip and say why.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; \
+	fi
+
+test: setup lint browser-deps
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax notebooks
+
+# Only the lessons in JupyterLab in Chromium, and the slider redraw test (screenshots/browser/).
+test-browser: setup browser-deps
+	$(BIN)/python -m pytest -m browser tests/browser
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

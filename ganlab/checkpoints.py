@@ -28,10 +28,14 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be read: missing, corrupt, truncated or from another model."""
 
 
-def save_run(run, directory: str | Path) -> Path:
-    """Write ``run`` to ``directory/run.npz``; a crash mid-write leaves any old file intact."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+def save_run(run, path: str | Path) -> Path:
+    """Write ``run`` to ``path`` (a ``.npz`` file, or a directory that gets ``run.npz``).
+
+    The write is atomic: a crash mid-write leaves any old file intact.
+    """
+    path = Path(path)
+    file = path if path.suffix == ".npz" else path / FILENAME
+    file.parent.mkdir(parents=True, exist_ok=True)
     meta = {"format": FORMAT, "config": run.config.to_dict(), "step": run.step}
     arrays = {"meta": np.asarray(json.dumps(meta))}
     for path, leaf in _leaves(run.state):
@@ -41,7 +45,7 @@ def save_run(run, directory: str | Path) -> Path:
     if run.gan.data.name == "points":
         arrays["data/points"] = np.asarray(run.gan.data.centres)
         arrays["data/std"] = np.asarray(run.gan.data.std)
-    return atomic_savez(directory / FILENAME, arrays)
+    return atomic_savez(file, arrays)
 
 
 def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> Path:
@@ -75,8 +79,11 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
         ) from error
 
 
-def load_run(path: str | Path):
-    """A :class:`ganlab.runs.Run` from a run directory or its ``run.npz`` file."""
+def load_run(path: str | Path, data=None):
+    """A :class:`ganlab.runs.Run` from a run directory or its ``run.npz`` file.
+
+    ``data`` replaces the data set named in the config (default: loaded by name).
+    """
     from ganlab.runs import Run
 
     path = Path(path)
@@ -88,8 +95,8 @@ def load_run(path: str | Path):
             raise CheckpointError(f"{file} has format {meta.get('format')!r}, not {FORMAT!r}")
         config = GANConfig.from_dict(meta["config"])
     except (KeyError, json.JSONDecodeError, TypeError) as error:
-        raise CheckpointError(f"{file} has no valid header ({error}); is it a ganlab run?") from error
-    data = None
+        raise CheckpointError(
+            f"{file} has no valid header ({error}); is it a ganlab run?") from error
     if config.data == "points":
         data = points(arrays["data/points"], std=float(arrays["data/std"]))
     gan = GAN(config, data)

@@ -82,8 +82,10 @@ def _curve_toy(name: str, n_modes: int, noise: float) -> Toy:
     # Anchors at the centres of n_modes equal pieces of t; each piece is one "mode".
     t = (np.arange(n_modes) + 0.5) / n_modes
     modes = np.asarray(_CURVES[name](jnp.asarray(t)), np.float64)
-    spacing = float(np.linalg.norm(np.diff(modes, axis=0), axis=1).min())
-    return Toy(name, modes, std=max(noise, spacing / 6), noise=noise, curve=name)
+    # 3 std reaches every point of the curve from its nearest anchor, plus two noise stds.
+    curve = np.asarray(_CURVES[name](jnp.linspace(0, 1, 2001)), np.float64)
+    reach = float(np.linalg.norm(curve[:, None] - modes[None], axis=-1).min(1).max())
+    return Toy(name, modes, std=(reach + 2 * noise) / 3, noise=noise, curve=name)
 
 
 def ring(n_modes: int = 8, radius: float = 2.0, std: float = 0.02) -> Toy:

@@ -1,4 +1,4 @@
-"""The learner's entry points: ``train`` one GAN, ``sweep`` many at once, and the runs they return."""
+"""The learner's entry points: ``train`` one GAN, ``sweep`` many at once, and their runs."""
 
 from __future__ import annotations
 
@@ -68,11 +68,11 @@ class Run:
         self.state = self.state._replace(knobs=updated)
         return self
 
-    def save(self, directory: str | Path) -> Path:
-        """Save to ``directory/run.npz`` (atomically; no pickle). Returns the file's path."""
+    def save(self, path: str | Path) -> Path:
+        """Save to ``path/run.npz`` or to ``path`` if it ends in ``.npz`` (atomic; no pickle)."""
         from ganlab.checkpoints import save_run
 
-        return save_run(self, directory)
+        return save_run(self, path)
 
 
 def train(config: GANConfig | str, steps: int, *, seed: int = 0, data=None,

@@ -1,0 +1,59 @@
+"""Pretrained runs shipped with ganlab (``ganlab/weights/<name>.npz``), trained by ganlab itself.
+
+Each file is a saved :class:`ganlab.runs.Run` (config, parameters, history); the command that made
+it is ``python -m ganlab train <preset> --steps N --seed S --out ganlab/weights/<name>.npz``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ganlab.checkpoints import load_run, read_npz
+
+WEIGHTS = Path(__file__).parent / "weights"
+
+
+def available() -> list[str]:
+    """Names of the pretrained runs that ship with this copy of ganlab."""
+    return sorted(p.stem for p in WEIGHTS.glob("*.npz") if not p.stem.startswith("classifier_"))
+
+
+def pretrained_path(name: str) -> Path:
+    """The file of pretrained run ``name``; a clear error listing the names if there is none."""
+    path = WEIGHTS / f"{name}.npz"
+    if not path.is_file():
+        raise ValueError(f"no pretrained run named {name!r}; available: {available()}")
+    return path
+
+
+def load_pretrained(name: str):
+    """The pretrained :class:`ganlab.runs.Run` called ``name`` (e.g. ``"mnist"``, ``"ring"``).
+
+    Works offline: when the run's image set is not on this machine, the run gets an empty
+    stand-in with the right image shape and class names (enough to sample, not to train).
+    """
+    path = pretrained_path(name)
+    try:
+        return load_run(path)
+    except FileNotFoundError:  # images.DataUnavailable: e.g. MNIST not downloaded
+        meta = json.loads(str(read_npz(path)["meta"]))
+        return load_run(path, data=offline_image_set(meta["config"]["data"]))
+
+
+def offline_image_set(name: str):
+    """An image set with no images but the shape and class names of ``name`` (for sampling)."""
+    from ganlab.images import DIGIT_CLASSES, FASHION_CLASSES, ImageSet
+
+    shapes = {"digits": (8, 8, 1), "mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1)}
+    if name not in shapes:
+        raise ValueError(f"no offline stand-in for data {name!r}; image sets are {list(shapes)}")
+    names = FASHION_CLASSES if name == "fashion_mnist" else DIGIT_CLASSES
+    return ImageSet(name, np.zeros((0, *shapes[name]), np.float32), np.zeros(0, np.int32), names)
+
+
+def save_pretrained(run, name: str) -> Path:
+    """Ship ``run`` as pretrained run ``name`` (writes ``ganlab/weights/<name>.npz``)."""
+    return run.save(WEIGHTS / f"{name}.npz")

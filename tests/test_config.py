@@ -1,0 +1,47 @@
+import pytest
+
+import ganlab
+from ganlab.config import PRESETS, GANConfig
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(lr_d=0.0), r"lr_d must be > 0 and <= 1 \(got 0.0\)"),
+        (dict(lr_g=-1e-3), r"lr_g must be > 0 and <= 1 \(got -0.001\)"),
+        (dict(k_d=0), r"k_d must be an integer in \[1, 100\] \(got 0\)"),
+        (dict(loss="wgan"), r"loss must be one of .*'hinge'.* \(got 'wgan'\)"),
+        (dict(beta1=1.0), r"beta1 must be in \[0, 1\)"),
+        (dict(r1=-1.0), r"r1 must be >= 0"),
+        (dict(batch_size=0), r"batch_size must be an integer"),
+        (dict(data="mnist"), r"model must be 'dcgan' for image data 'mnist'"),
+        (dict(model="dcgan"), r"model must be 'mlp' for 2-D data 'ring'"),
+        (dict(n_classes=10), r"n_classes must be 0 for 2-D data"),
+        (dict(data="cifar"), r"data must be one of"),
+    ],
+)
+def test_bad_values_name_the_field_value_and_range(changes, message):
+    with pytest.raises(ValueError, match=message):
+        GANConfig(**changes)
+
+
+def test_presets_are_valid_and_overridable():
+    for name in PRESETS:
+        assert ganlab.preset(name).data
+    cfg = ganlab.preset("ring", lr_d=3e-4)
+    assert cfg.lr_d == 3e-4 and cfg.data == "ring"
+    with pytest.raises(ValueError, match="unknown preset 'nope'"):
+        ganlab.preset("nope")
+
+
+def test_dict_round_trip_and_unknown_fields():
+    cfg = ganlab.preset("grid", loss="hinge")
+    assert GANConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match=r"unknown config fields \['learning_rate'\]"):
+        GANConfig.from_dict({"learning_rate": 1e-3})
+
+
+def test_batch_larger_than_the_data_is_refused():
+    data = ganlab.data.points([[0, 0], [1, 1]])
+    # points are sampled with noise (infinite data): fine; a small image set is not.
+    ganlab.GAN(GANConfig(data="points", batch_size=8), data)

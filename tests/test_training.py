@@ -1,0 +1,179 @@
+"""The training step, loop and sweep: shapes, reproducibility, live knobs, failures, targets."""
+
+import os
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import ganlab
+from ganlab.training import METRICS
+
+
+@pytest.fixture(scope="module")
+def ring_gan():
+    return ganlab.GAN(ganlab.preset("ring", batch_size=64))
+
+
+def test_step_returns_new_state_and_named_metrics(ring_gan):
+    state = ring_gan.init(0)
+    new, metrics = ring_gan.step(state)
+    assert int(new.step) == 1 and set(metrics) == set(METRICS)
+    assert all(np.isfinite(float(v)) for v in metrics.values())
+    assert 0 < float(metrics["d_real"]) < 1
+    changed = jax.tree.map(lambda a, b: not np.array_equal(a, b), state.generator.params,
+                           new.generator.params)
+    assert all(jax.tree.leaves(changed))
+
+
+def test_same_seed_same_result_other_seed_other_result(ring_gan):
+    a, ha = ring_gan.train(ring_gan.init(7), 120, progress=False)
+    b, hb = ring_gan.train(ring_gan.init(7), 120, progress=False)
+    c, _ = ring_gan.train(ring_gan.init(8), 120, progress=False)
+    np.testing.assert_array_equal(ha["d_loss"], hb["d_loss"])
+    np.testing.assert_array_equal(ring_gan.sample(a, 10, 1), ring_gan.sample(b, 10, 1))
+    assert not np.array_equal(ring_gan.sample(a, 10, 1), ring_gan.sample(c, 10, 1))
+
+
+def test_scan_loop_matches_single_steps(ring_gan):
+    state = ring_gan.init(3)
+    looped, history = ring_gan.train(state, 5, progress=False)
+    stepped = state
+    for _ in range(5):
+        stepped, metrics = ring_gan.step(stepped)
+    np.testing.assert_allclose(history["g_loss"][-1], metrics["g_loss"], rtol=1e-5)
+    np.testing.assert_allclose(ring_gan.sample(looped, 8, 0), ring_gan.sample(stepped, 8, 0),
+                               rtol=1e-4, atol=1e-5)
+    assert history["d_loss"].shape == (5,)
+
+
+def test_history_accumulates_across_calls():
+    run = ganlab.train(ganlab.preset("ring", batch_size=32), 30, progress=False)
+    run.train(20, progress=False)
+    assert run.step == 50 and all(len(v) == 50 for v in run.history.values())
+
+
+def test_live_knobs_change_training_without_recompiling(ring_gan):
+    run = ganlab.Run(ring_gan, ring_gan.init(0))
+    run.train(10, progress=False)
+    compiled = ring_gan._scan_chunk._cache_size()
+    frozen = run.state.discriminator.params
+    run.set(lr_d=1e-12, lr_g=1e-12)  # practically frozen
+    run.train(10, progress=False)
+    assert ring_gan._scan_chunk._cache_size() == compiled
+    diff = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), frozen,
+                        run.state.discriminator.params)
+    assert max(jax.tree.leaves(diff)) < 1e-6
+    with pytest.raises(ValueError, match="cannot set"):
+        run.set(batch_size=3)
+    with pytest.raises(ValueError, match="lr_d must be > 0"):
+        run.set(lr_d=-1.0)
+
+
+def test_k_d_discriminator_steps_per_generator_step():
+    gan = ganlab.GAN(ganlab.preset("ring", batch_size=32), k_d_max=3)
+    one = gan.step(gan.init(0, k_d=1))[0]
+    three = gan.step(gan.init(0, k_d=3))[0]
+    # G's first update is the same function of a different D: D moved three times, not once.
+    assert not np.allclose(jax.tree.leaves(one.discriminator.params)[0],
+                           jax.tree.leaves(three.discriminator.params)[0])
+    adam_count = [leaf for leaf in jax.tree.leaves(three.discriminator.opt_state)
+                  if leaf.dtype == jnp.int32]
+    assert int(adam_count[0]) == 3
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_state():
+    run = ganlab.train(ganlab.preset("ring", batch_size=32), 10, progress=False)
+    params = jax.tree.map(lambda p: p * jnp.nan, run.state.discriminator.params)
+    run.state = run.state._replace(
+        discriminator=run.state.discriminator._replace(params=params))
+    with pytest.raises(ganlab.TrainingDiverged, match=r"diverged at step 10: d_loss became nan.*"
+                       r"lower learning rates \(lr_d=0\.0001"):
+        run.train(50, progress=False)
+    assert run.step == 10
+
+
+def test_a_too_large_learning_rate_diverges_with_the_error():
+    config = ganlab.preset("ring", optimizer="sgd", loss="least_squares", lr_d=1.0, lr_g=1.0,
+                           r1=0.0, width=256)
+    with pytest.raises(ganlab.TrainingDiverged, match="Try lower learning rates"):
+        ganlab.train(config, 2000, progress=False)
+
+
+def test_keyboard_interrupt_returns_what_was_trained(ring_gan, monkeypatch, capsys):
+    real = ring_gan.run_steps
+    calls = []
+
+    def interrupted(state, n):
+        calls.append(n)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(state, n)
+
+    monkeypatch.setattr(ring_gan, "run_steps", interrupted)
+    state, history = ring_gan.train(ring_gan.init(0), 5 * ring_gan.chunk, progress=False)
+    assert int(state.step) == 2 * ring_gan.chunk == len(history["d_loss"])
+    assert "Interrupted" in capsys.readouterr().out
+
+
+def test_sweep_trains_64_ring_gans_at_once_with_per_model_histories():
+    lrs = [5e-5, 1e-4, 2e-4, 4e-4]
+    sw = ganlab.sweep(ganlab.preset("ring", batch_size=64), 50, lr_d=lrs, lr_g=lrs,
+                      seeds=range(4), progress=False)
+    assert sw.shape == (4, 4, 4) and sw.size == 64
+    assert sw.history["d_loss"].shape == (64, 50)
+    assert sw.sample(16).shape == (64, 16, 2)
+    # row-major grid: index 17 = (lr_d #1, lr_g #0, seed #1)
+    assert sw.values["lr_d"][17] == lrs[1] and sw.values["lr_g"][17] == lrs[0]
+    assert sw.values["seed"][17] == 1
+    assert len({float(h[-1]) for h in sw.history["d_loss"]}) == 64  # all different
+    assert not sw.diverged.any()
+
+
+def test_sweep_model_equals_the_same_gan_trained_alone():
+    config = ganlab.preset("ring", batch_size=64)
+    sw = ganlab.sweep(config, 30, lr_d=[1e-4, 3e-4], seeds=[0, 5], progress=False)
+    i = 3  # lr_d 3e-4, seed 5
+    alone = ganlab.train(config.replace(lr_d=3e-4), 30, seed=5, progress=False)
+    np.testing.assert_allclose(sw.history["d_loss"][i], alone.history["d_loss"], rtol=1e-3)
+    np.testing.assert_allclose(sw.run(i).sample(50), alone.sample(50), rtol=1e-3, atol=1e-4)
+
+
+def test_sweep_varies_k_d_and_rejects_unknown_knobs():
+    sw = ganlab.sweep(ganlab.preset("ring", batch_size=32), 5, k_d=[1, 3], progress=False)
+    assert sw.gan.k_d_max == 3 and list(sw.values["k_d"]) == [1, 3]
+    with pytest.raises(ValueError, match=r"cannot sweep \['loss'\]"):
+        ganlab.sweep("ring", 5, loss=["hinge"])
+    with pytest.raises(ValueError, match="lr_d must be > 0"):
+        ganlab.sweep("ring", 5, lr_d=[1e-4, 0.0])
+
+
+def test_sweep_is_sharded_across_devices():
+    code = (
+        "import ganlab, jax\n"
+        "sw = ganlab.sweep(ganlab.preset('ring', batch_size=32), 20, seeds=range(4), "
+        "progress=False)\n"
+        "leaf = jax.tree.leaves(sw.state.generator.params)[0]\n"
+        "print(len(jax.devices()), len(leaf.sharding.device_set), sw.history['d_loss'].shape)\n"
+    )
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+           "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300, check=True).stdout.split()
+    assert out == ["2", "2", "(4,", "20)"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_default_recipe_covers_all_8_ring_modes(seed):
+    start = time.perf_counter()
+    run = ganlab.train("ring", 20_000, seed=seed, progress=False)
+    seconds = time.perf_counter() - start
+    report = ganlab.metrics.mode_report(run.sample(2500, seed=100), run.gan.data)
+    print(f"seed {seed}: {report} after 20,000 steps in {seconds:.1f} s")
+    assert report.modes_covered == 8
+    assert report.high_quality >= 0.75
