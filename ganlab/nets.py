@@ -44,7 +44,8 @@ class SpectralLinear(nnx.Linear):
     """``nnx.Linear`` whose kernel is divided by its largest singular value."""
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        return x @ spectral_normalize(self.kernel[...]) + self.bias[...]
+        y = x @ spectral_normalize(self.kernel[...])
+        return y + self.bias[...].reshape(1, 1, 1, -1).reshape((1,) * (y.ndim - 1) + (-1,))
 
 
 class SpectralConv(nnx.Conv):
@@ -55,7 +56,7 @@ class SpectralConv(nnx.Conv):
             x, spectral_normalize(self.kernel[...]), self.strides, "SAME",
             dimension_numbers=("NHWC", "HWIO", "NHWC"),
         )
-        return y + self.bias[...]
+        return y + self.bias[...].reshape(1, 1, 1, -1)
 
 
 def _dense(spectral: bool):

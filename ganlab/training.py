@@ -80,6 +80,7 @@ class GAN:
                  batched: bool = False):
         self.config = config
         self.data = load(config.data) if data is None else data
+        _check_data(config, self.data)
         if config.n_classes and self.data.n_classes < config.n_classes:
             raise ValueError(
                 f"n_classes is {config.n_classes} but data {config.data!r} has "
@@ -102,8 +103,10 @@ class GAN:
         # batched: every state leaf has a leading models axis, and each function maps over it.
         self.batched = batched
         vmap = jax.vmap if batched else (lambda f, in_axes=0: f)
-        self.step = jax.jit(vmap(self._step))
-        self._scan_chunk = jax.jit(vmap(self._scan, in_axes=(0, None)))
+        # Image sets go in as an argument: closed over, they would be compiled in as constants.
+        self.arrays = getattr(self.data, "device_arrays", None)
+        self._step_jit = jax.jit(vmap(self._step, in_axes=(0, None)))
+        self._scan_chunk = jax.jit(vmap(self._scan, in_axes=(0, None, None)))
         self._init = jax.jit(vmap(self._init_state))
         self._sample_jit = jax.jit(vmap(self._sample, in_axes=(0, None, None, None)),
                                    static_argnums=1)
@@ -175,10 +178,15 @@ class GAN:
         params = jax.tree.map(lambda p, u: p - lr * u, player.params, updates)
         return Player(params, opt_state)
 
-    def _d_update(self, player: Player, g_params, knobs: Knobs, key):
+    def _real(self, key, n: int, arrays):
+        if arrays is None:
+            return self.data.sample(key, n)
+        return self.data.sample(key, n, arrays)
+
+    def _d_update(self, player: Player, g_params, knobs: Knobs, key, arrays=None):
         cfg, batch = self.config, self.config.batch_size
         k_real, k_z, k_y, k_noise, k_gp = jax.random.split(key, 5)
-        real, labels = self.data.sample(k_real, batch)
+        real, labels = self._real(k_real, batch, arrays)
         fake_labels = self._fake_labels(k_y, labels)
         fake = self._generate(g_params, self.latent(k_z, batch), fake_labels)
         both = _instance_noise(k_noise, jnp.concatenate([real, fake]), knobs.instance_noise)
@@ -224,13 +232,17 @@ class GAN:
         metrics = dict(g_loss=loss, d_fake_g=jnp.mean(jax.nn.sigmoid(logits)))
         return self._apply(player, grads, knobs.lr_g), metrics
 
-    def _step(self, state: GANState) -> tuple[GANState, dict]:
+    def step(self, state: GANState) -> tuple[GANState, dict]:
+        """One jit-compiled training step; returns the new state and this step's metrics."""
+        return self._step_jit(state, self.arrays)
+
+    def _step(self, state: GANState, arrays=None) -> tuple[GANState, dict]:
         """One training step: ``k_d`` discriminator updates, then one generator update."""
         key, key_g, *keys_d = jax.random.split(state.key, 2 + self.k_d_max)
         d_player, d_metrics = state.discriminator, None
         for i, key_d in enumerate(keys_d):  # unrolled: k_d_max is small
             new_player, new_metrics = self._d_update(
-                d_player, state.generator.params, state.knobs, key_d)
+                d_player, state.generator.params, state.knobs, key_d, arrays)
             if i == 0:
                 d_player, d_metrics = new_player, new_metrics
             else:  # steps past this model's k_d leave it unchanged
@@ -241,14 +253,14 @@ class GAN:
         new_state = GANState(g_player, d_player, state.knobs, state.step + 1, key)
         return new_state, {**d_metrics, **g_metrics}
 
-    def _scan(self, state: GANState, n_active: jax.Array):
+    def _scan(self, state: GANState, n_active: jax.Array, arrays=None):
         """``self.chunk`` steps in one ``lax.scan``; steps past ``n_active`` are skipped."""
         def skip(state):
             nan = jnp.full((), jnp.nan, jnp.float32)
             return state, {k: nan for k in METRICS}
 
         def body(state, i):
-            return jax.lax.cond(i < n_active, self._step, skip, state)
+            return jax.lax.cond(i < n_active, partial(self._step, arrays=arrays), skip, state)
 
         return jax.lax.scan(body, state, jnp.arange(self.chunk))
 
@@ -256,7 +268,7 @@ class GAN:
     def run_steps(self, state: GANState, n: int) -> tuple[GANState, dict]:
         """``n`` (<= ``self.chunk``) steps as fast as this backend allows; history on the host."""
         if self.scan:
-            state, metrics = self._scan_chunk(state, jnp.asarray(n, jnp.int32))
+            state, metrics = self._scan_chunk(state, jnp.asarray(n, jnp.int32), self.arrays)
             return state, {k: np.asarray(v)[..., :n] for k, v in metrics.items()}
         per_step = []
         for _ in range(n):
@@ -292,6 +304,23 @@ class GAN:
         finally:
             bar.close()
         return state, _concat(chunks, state.step.shape)
+
+
+def _check_data(config: GANConfig, data) -> None:
+    """The data fits the model: points for the MLP, H and W multiples of 4 for the DCGAN, and
+    at least a batch of examples."""
+    shape = tuple(data.shape)
+    if config.model == "mlp" and shape != (2,):
+        raise ValueError(f"the MLP GAN needs 2-D points of shape (2,); data has shape {shape}")
+    if config.model == "dcgan" and (len(shape) != 3 or shape[0] % 4 or shape[1] % 4):
+        raise ValueError(
+            f"the DCGAN needs images [H, W, C] with H and W multiples of 4 (got {shape}); "
+            "pad or resize the images, e.g. 28x28 or 8x8"
+        )
+    size = len(data) if hasattr(data, "__len__") else None
+    if size is not None and config.batch_size > size:
+        raise ValueError(
+            f"batch_size must be <= the number of examples ({size}) (got {config.batch_size})")
 
 
 def _instance_noise(key: jax.Array, x: jax.Array, std: jax.Array) -> jax.Array:

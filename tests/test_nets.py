@@ -1,0 +1,108 @@
+"""Generators and discriminators: shapes, conditioning, spectral norm, no ConvTranspose."""
+
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+import ganlab
+from ganlab import nets
+from ganlab.images import ImageSet
+
+
+def tiny_images(n=64, size=8, classes=10):
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (n, size, size, 1)).astype(np.float32)
+    return ImageSet("tiny", images, (np.arange(n) % classes).astype(np.int32),
+                    tuple(str(i) for i in range(classes)))
+
+
+@pytest.mark.parametrize("size, n_classes", [(8, 0), (28, 0), (28, 10)])
+def test_dcgan_shapes_and_range(size, n_classes):
+    config = ganlab.GANConfig(data="mnist", model="dcgan", latent_dim=16, width=8,
+                              n_classes=n_classes, batch_size=4)
+    rngs = nnx.Rngs(0)
+    g = nets.make_generator(config, (size, size, 1), rngs=rngs)
+    d = nets.make_discriminator(config, (size, size, 1), rngs=rngs)
+    labels = jnp.arange(4) if n_classes else None
+    x = g(jax.random.normal(jax.random.key(0), (4, 16)), labels)
+    assert x.shape == (4, size, size, 1) and float(jnp.abs(x).max()) <= 1
+    assert d(x, labels).shape == (4,)
+
+
+def test_conditional_generator_and_projection_discriminator_use_the_label():
+    config = ganlab.GANConfig(data="mnist", model="dcgan", latent_dim=16, width=8, n_classes=10)
+    g = nets.ConvGenerator(config, (28, 28, 1), rngs=nnx.Rngs(0))
+    d = nets.ConvDiscriminator(config, (28, 28, 1), rngs=nnx.Rngs(1))
+    z = jnp.repeat(jax.random.normal(jax.random.key(0), (1, 16)), 2, 0)
+    x = g(z, jnp.array([3, 7]))
+    assert not np.allclose(x[0], x[1])  # same z, different label, different image
+    logits = d(jnp.repeat(x[:1], 2, 0), jnp.array([3, 7]))
+    assert not np.isclose(logits[0], logits[1])
+
+
+def test_mlp_width_depth_activation():
+    config = ganlab.preset("ring", width=16, depth=4, activation="tanh")
+    g = nets.MLPGenerator(config, rngs=nnx.Rngs(0))
+    assert len(g.net.hidden) == 4 and g.net.hidden[0].kernel.shape == (2, 16)
+    assert g(jnp.zeros((5, 2))).shape == (5, 2)
+    d = nets.MLPDiscriminator(config, rngs=nnx.Rngs(0))
+    assert d(jnp.zeros((5, 2))).shape == (5,)
+
+
+def test_spectral_normalize_gives_unit_top_singular_value():
+    kernel = jax.random.normal(jax.random.key(0), (3, 3, 8, 16)) * 3.0
+    normalized = nets.spectral_normalize(kernel, iterations=30)
+    sigma = np.linalg.svd(np.asarray(normalized).reshape(-1, 16), compute_uv=False)[0]
+    assert sigma == pytest.approx(1.0, rel=1e-3)
+
+
+def test_spectral_norm_discriminator_is_1_lipschitz_per_layer():
+    config = ganlab.preset("ring", spectral_norm=True, width=32)
+    d = nets.MLPDiscriminator(config, rngs=nnx.Rngs(0))
+    assert isinstance(d.net.out, nets.SpectralLinear)
+    x = jax.random.normal(jax.random.key(1), (256, 2))
+    grads = jax.vmap(jax.grad(lambda x: d(x[None])[0]))(x)
+    # ReLU layers of norm <= 1 (power iteration: within a few %) compose to a slope <= ~1.
+    assert float(jnp.linalg.norm(grads, axis=1).max()) <= 1.05
+
+
+def test_depth_to_space_is_the_pixel_shuffle():
+    x = jnp.arange(2 * 1 * 1 * 8).reshape(2, 1, 1, 8)
+    y = nets.depth_to_space(x)
+    assert y.shape == (2, 2, 2, 2)
+    np.testing.assert_array_equal(y[0, :, :, 0], [[0, 2], [4, 6]])
+
+
+def test_no_conv_transpose_anywhere():
+    # ConvTranspose is 2-5x slower on XLA:CPU (jax #23783): the package upsamples by sub-pixel.
+    package = Path(ganlab.__file__).parent
+    for module in package.glob("*.py"):
+        assert "ConvTranspose(" not in module.read_text(), module.name
+        assert "conv_transpose(" not in module.read_text(), module.name
+
+
+def test_dcgan_and_conditional_train_on_images():
+    data = tiny_images()
+    for n_classes in (0, 10):
+        config = ganlab.GANConfig(data="digits", model="dcgan", latent_dim=8, width=8,
+                                  batch_size=16, n_classes=n_classes)
+        run = ganlab.Run(ganlab.GAN(config, data), ganlab.GAN(config, data).init(0))
+        run.train(6, progress=False)
+        assert np.isfinite(run.history["d_loss"]).all() and run.step == 6
+        samples = run.sample(5, labels=[1, 2, 3, 4, 5] if n_classes else None)
+        assert samples.shape == (5, 8, 8, 1)
+
+
+def test_wrong_shapes_and_batch_are_clear_errors():
+    with pytest.raises(ValueError, match=r"batch_size must be <= the number of examples \(64\)"):
+        ganlab.GAN(ganlab.GANConfig(data="digits", model="dcgan", batch_size=65), tiny_images())
+    with pytest.raises(ValueError, match="H and W multiples of 4"):
+        ganlab.GAN(ganlab.GANConfig(data="digits", model="dcgan", batch_size=8),
+                   tiny_images(size=10))
+    with pytest.raises(ValueError, match="the MLP GAN needs 2-D points"):
+        ganlab.GAN(ganlab.preset("ring"), tiny_images())
