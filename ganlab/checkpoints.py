@@ -28,18 +28,22 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be read: missing, corrupt, truncated or from another model."""
 
 
-def save_run(run, path: str | Path) -> Path:
+def save_run(run, path: str | Path, *, optimizer: bool = True) -> Path:
     """Write ``run`` to ``path`` (a ``.npz`` file, or a directory that gets ``run.npz``).
 
-    The write is atomic: a crash mid-write leaves any old file intact.
+    The write is atomic: a crash mid-write leaves any old file intact. ``optimizer=False``
+    leaves out the optimizer's moments (two thirds of an Adam run's size): loading then starts
+    the optimizer afresh, as shipped pretrained weights do.
     """
     path = Path(path)
     file = path if path.suffix == ".npz" else path / FILENAME
     file.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"format": FORMAT, "config": run.config.to_dict(), "step": run.step}
+    meta = {"format": FORMAT, "config": run.config.to_dict(), "step": run.step,
+            "optimizer": optimizer}
     arrays = {"meta": np.asarray(json.dumps(meta))}
-    for path, leaf in _leaves(run.state):
-        arrays[f"state/{path}"] = np.asarray(leaf)
+    for name, leaf in _leaves(run.state):
+        if optimizer or "/opt_state" not in name:
+            arrays[f"state/{name}"] = np.asarray(leaf)
     for name, values in run.history.items():
         arrays[f"history/{name}"] = np.asarray(values)
     if run.gan.data.name == "points":
@@ -101,9 +105,13 @@ def load_run(path: str | Path, data=None):
         data = points(arrays["data/points"], std=float(arrays["data/std"]))
     gan = GAN(config, data)
     template = jax.eval_shape(lambda: gan.init(0))
+    fresh = None if meta.get("optimizer", True) else dict(_leaves(gan.init(0)))
     leaves = []
     for path_str, leaf in _leaves(template):
         name = f"state/{path_str}"
+        if fresh is not None and "/opt_state" in name:
+            leaves.append(_restore(leaf, np.asarray(fresh[path_str])))
+            continue
         if name not in arrays:
             raise CheckpointError(f"{file} does not match its config: {name} is missing")
         value = arrays[name]

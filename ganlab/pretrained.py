@@ -32,7 +32,7 @@ def pretrained_path(name: str) -> Path:
 def load_pretrained(name: str):
     """The pretrained :class:`ganlab.runs.Run` called ``name`` (e.g. ``"mnist"``, ``"ring"``).
 
-    Works offline: when the run's image set is not on this machine, the run gets an empty
+    Works offline: when the run's image set is not on this machine, the run gets a blank
     stand-in with the right image shape and class names (enough to sample, not to train).
     """
     path = pretrained_path(name)
@@ -40,20 +40,26 @@ def load_pretrained(name: str):
         return load_run(path)
     except FileNotFoundError:  # images.DataUnavailable: e.g. MNIST not downloaded
         meta = json.loads(str(read_npz(path)["meta"]))
-        return load_run(path, data=offline_image_set(meta["config"]["data"]))
+        config = meta["config"]
+        return load_run(path, data=offline_image_set(config["data"], config["batch_size"]))
 
 
-def offline_image_set(name: str):
-    """An image set with no images but the shape and class names of ``name`` (for sampling)."""
+def offline_image_set(name: str, size: int = 1):
+    """A stand-in for image set ``name`` when its files are absent: its shape and class names,
+    and ``size`` blank (black) images, for sampling a pretrained generator, not for training."""
     from ganlab.images import DIGIT_CLASSES, FASHION_CLASSES, ImageSet
 
     shapes = {"digits": (8, 8, 1), "mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1)}
     if name not in shapes:
         raise ValueError(f"no offline stand-in for data {name!r}; image sets are {list(shapes)}")
     names = FASHION_CLASSES if name == "fashion_mnist" else DIGIT_CLASSES
-    return ImageSet(name, np.zeros((0, *shapes[name]), np.float32), np.zeros(0, np.int32), names)
+    blank = np.full((size, *shapes[name]), -1.0, np.float32)
+    return ImageSet(name, blank, np.zeros(size, np.int32), names)
 
 
 def save_pretrained(run, name: str) -> Path:
-    """Ship ``run`` as pretrained run ``name`` (writes ``ganlab/weights/<name>.npz``)."""
-    return run.save(WEIGHTS / f"{name}.npz")
+    """Ship ``run`` as pretrained run ``name`` (``ganlab/weights/<name>.npz``, without the
+    optimizer's moments: a third of the size; training it further restarts Adam)."""
+    from ganlab.checkpoints import save_run
+
+    return save_run(run, WEIGHTS / f"{name}.npz", optimizer=False)

@@ -64,7 +64,9 @@ class Run:
             raise ValueError(f"cannot set {sorted(unknown)} live; live knobs: {Knobs._fields}")
         if "k_d" in knobs and not 1 <= knobs["k_d"] <= self.gan.k_d_max:
             raise ValueError(f"k_d must be in [1, {self.gan.k_d_max}] (got {knobs['k_d']})")
-        updated = Knobs.from_config(self.config.replace(**knobs))
+        current = {name: value.item() for name, value in self.state.knobs._asdict().items()}
+        self.config.replace(**{**current, **knobs})  # validates the values
+        updated = Knobs.from_config(self.config, **{**current, **knobs})
         self.state = self.state._replace(knobs=updated)
         return self
 

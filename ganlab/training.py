@@ -238,16 +238,16 @@ class GAN:
 
     def _step(self, state: GANState, arrays=None) -> tuple[GANState, dict]:
         """One training step: ``k_d`` discriminator updates, then one generator update."""
-        key, key_g, *keys_d = jax.random.split(state.key, 2 + self.k_d_max)
-        d_player, d_metrics = state.discriminator, None
-        for i, key_d in enumerate(keys_d):  # unrolled: k_d_max is small
-            new_player, new_metrics = self._d_update(
-                d_player, state.generator.params, state.knobs, key_d, arrays)
-            if i == 0:
-                d_player, d_metrics = new_player, new_metrics
-            else:  # steps past this model's k_d leave it unchanged
-                d_player = jax.tree.map(partial(jnp.where, i < state.knobs.k_d),
-                                        new_player, d_player)
+        keys = jax.random.split(state.key, 2 + self.k_d_max)
+        key, key_g, keys_d = keys[0], keys[1], keys[2:]
+        d_player, d_metrics = self._d_update(
+            state.discriminator, state.generator.params, state.knobs, keys_d[0], arrays)
+        if self.k_d_max > 1:  # the other k_d - 1 updates; a loop of dynamic length, not masked
+            def more(i, player):
+                return self._d_update(
+                    player, state.generator.params, state.knobs, keys_d[i], arrays)[0]
+
+            d_player = jax.lax.fori_loop(1, state.knobs.k_d, more, d_player)
         g_player, g_metrics = self._g_update(
             state.generator, d_player.params, state.knobs, key_g)
         new_state = GANState(g_player, d_player, state.knobs, state.step + 1, key)

@@ -3,6 +3,7 @@
 import json
 import zipfile
 
+import jax
 import numpy as np
 import pytest
 
@@ -28,6 +29,19 @@ def test_round_trip_keeps_params_optimizer_config_history_and_step(run, tmp_path
     a = loaded.train(5, progress=False).history["d_loss"][-5:]
     b = ganlab.Run(run.gan, run.state, dict(run.history)).train(5, progress=False)
     np.testing.assert_allclose(a, b.history["d_loss"][-5:], rtol=1e-6)
+
+
+def test_weights_only_file_is_smaller_and_restarts_the_optimizer(run, tmp_path):
+    full = run.save(tmp_path / "full.npz")
+    light = checkpoints.save_run(run, tmp_path / "light.npz", optimizer=False)
+    assert light.stat().st_size < 0.5 * full.stat().st_size
+    loaded = ganlab.load_run(light)
+    np.testing.assert_array_equal(loaded.sample(20), run.sample(20))
+    counts = [leaf for leaf in jax.tree.leaves(loaded.state.generator.opt_state)
+              if leaf.dtype == np.int32]
+    assert int(counts[0]) == 0  # a fresh Adam
+    loaded.train(3, progress=False)
+    assert np.isfinite(loaded.history["d_loss"]).all()
 
 
 def test_the_file_holds_no_pickle(run, tmp_path):

@@ -13,7 +13,8 @@ def _name(requirement: str) -> str:
 
 def _conda_names() -> set[str]:
     names = set()
-    for line in (ROOT / "environment.yml").read_text().splitlines():
+    text = (ROOT / "environment.yml").read_text()
+    for line in text.split("dependencies:", 1)[1].splitlines():
         line = line.split("#")[0].strip()
         if line.startswith("- ") and not line.startswith("- -e") and line != "- pip:":
             names.add(_name(line[2:]))

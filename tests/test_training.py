@@ -68,6 +68,8 @@ def test_live_knobs_change_training_without_recompiling(ring_gan):
     diff = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), frozen,
                         run.state.discriminator.params)
     assert max(jax.tree.leaves(diff)) < 1e-6
+    run.set(r1=0.5)  # earlier changes stay
+    assert float(run.state.knobs.lr_d) == pytest.approx(1e-12)
     with pytest.raises(ValueError, match="cannot set"):
         run.set(batch_size=3)
     with pytest.raises(ValueError, match="lr_d must be > 0"):

@@ -1,0 +1,139 @@
+"""The sweep view: a grid of small GANs trained at once (the engine's vmap sweep), animated.
+
+    view = SweepView("ring", lr_d=[1e-4, 3e-4, 1e-3], lr_g=[1e-4, 3e-4, 1e-3])
+    view.play_frames(10)      # or display(view) and press Play
+
+The first swept knob runs across the columns, the second down the rows (or seeds, when only
+seeds vary); beside the panels a map of modes covered per cell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import ipywidgets as w
+import jax
+import numpy as np
+
+from ganlab.config import GANConfig
+from ganlab.data import sample_points
+from ganlab.metrics import mode_report
+from ganlab.playground_core import SCAN
+from ganlab.plots import SweepFigure
+from ganlab.runs import SweepRun, sweep
+from ganlab.training import METRICS
+
+
+class SweepView(w.VBox):
+    """Many GANs of one recipe side by side, trained together and redrawn every frame.
+
+    Args:
+        config: a ``GANConfig`` or a preset name (a 2-D toy).
+        steps_per_frame: training steps of every GAN between two pictures.
+        seeds: seeds of the sweep (one panel per seed when no knob varies).
+        n_samples: generated points drawn per panel (same noise every frame).
+        **knob_values: at most two swept knobs, e.g. ``lr_d=[...], lr_g=[...]``.
+    """
+
+    def __init__(self, config: GANConfig | str = "ring", *, steps_per_frame: int = 20,
+                 seeds=(0,), n_samples: int = 256, **knob_values):
+        self.sweep: SweepRun = sweep(config, 0, seeds=seeds, progress=False, **knob_values)
+        varying = [k for k, v in self.sweep.axes.items() if len(v) > 1]
+        if len(varying) > 2:
+            raise ValueError(f"a sweep view shows at most two varying axes (got {varying}); "
+                             "fix the others to one value")
+        if not varying:
+            raise ValueError("nothing varies: give a knob several values, or several seeds")
+        self.col_axis = varying[0]
+        self.row_axis = varying[1] if len(varying) > 1 else None
+        gan = self.sweep.gan
+        self._scan = jax.jit(jax.vmap(
+            lambda s: jax.lax.scan(lambda s, _: gan._step(s), s, length=SCAN)))
+        self.n_samples = n_samples
+        self.real = sample_points(gan.data, n_samples)
+        cols = len(self.sweep.axes[self.col_axis])
+        rows = len(self.sweep.axes[self.row_axis]) if self.row_axis else 1
+        self.grid_shape = (rows, cols)
+        row_values = self.sweep.axes[self.row_axis] if self.row_axis else [0]
+        self.figure = SweepFigure(rows, cols, gan.data.bounds(), self.row_axis or "",
+                                  row_values, self.col_axis, self.sweep.axes[self.col_axis],
+                                  len(gan.data.modes))
+        self.covered = np.zeros(self.grid_shape, int)
+        self.image = w.Image(format="png")
+        self.steps_per_frame = w.IntSlider(steps_per_frame, 1, 200, description="steps/frame")
+        self.play_button = w.ToggleButton(False, description="Play", icon="play")
+        self.play_button.observe(lambda c: self.play() if c.new else self.pause(), "value")
+        self.status = w.HTML()
+        self.task: asyncio.Task | None = None
+        super().__init__([w.HBox([self.play_button, self.steps_per_frame]), self.status,
+                          self.image])
+        self.redraw()
+
+    @property
+    def step(self) -> int:
+        return int(np.max(self.sweep.state.step))
+
+    def train(self, steps: int) -> SweepView:
+        """Every GAN of the sweep ``steps`` more steps (the engine's step, vmapped)."""
+        sw, state, chunks = self.sweep, self.sweep.state, []
+        for _ in range(steps // SCAN):
+            state, m = self._scan(state)
+            chunks.append(m)
+        for _ in range(steps % SCAN):
+            state, m = sw.gan.step(state)
+            chunks.append(jax.tree.map(lambda v: v[:, None], m))
+        sw.state = state
+        for m in jax.device_get(chunks):
+            for k in METRICS:
+                sw.history[k] = np.concatenate([sw.history[k], np.asarray(m[k], np.float32)], -1)
+        return self
+
+    def _cells(self, values: np.ndarray) -> np.ndarray:
+        """Per-model values ``[N]`` (sweep order) as ``[rows, cols]`` of the first seed etc."""
+        names = list(self.sweep.axes)
+        grid = values.reshape(self.sweep.shape)
+        keep = [self.col_axis] + ([self.row_axis] if self.row_axis else [])
+        index = tuple(slice(None) if n in keep else 0 for n in names)
+        grid = grid[index]  # axes in sweep order among `keep`
+        if self.row_axis and names.index(self.row_axis) > names.index(self.col_axis):
+            grid = grid.T
+        return grid.reshape(self.grid_shape)
+
+    def redraw(self) -> None:
+        fakes = self.sweep.sample(self.n_samples, seed=1)  # [N, n, 2]
+        covered = np.asarray([mode_report(np.nan_to_num(f, nan=1e3), self.sweep.gan.data)
+                              .modes_covered for f in fakes])
+        self.covered = self._cells(covered)
+        order = self._cells(np.arange(len(fakes))).ravel()
+        self.figure.update(fakes[order], self.covered,
+                           title=f"{self.sweep.gan.data.name}: step {self.step}")
+        self.image.value = self.figure.png()
+        self.status.value = (f"step {self.step}: {self.sweep.size} GANs, "
+                             f"{int(self.sweep.diverged.sum())} diverged")
+
+    def render(self) -> bytes:
+        return self.image.value
+
+    def play_frames(self, n: int) -> None:
+        for _ in range(n):
+            self.train(self.steps_per_frame.value)
+            self.redraw()
+
+    def play(self) -> asyncio.Task:
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_event_loop().create_task(self._loop())
+        self.play_button.value = True
+        return self.task
+
+    def pause(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+        self.play_button.value = False
+
+    async def _loop(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            while True:
+                self.play_frames(1)
+                await asyncio.sleep(0.001)  # let the kernel handle widget messages
