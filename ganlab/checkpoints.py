@@ -17,7 +17,7 @@ import jax
 import numpy as np
 
 from ganlab.config import GANConfig
-from ganlab.data import points
+from ganlab.data import IMAGE_SHAPES, ImageSpec, points
 from ganlab.training import GAN, METRICS
 
 FORMAT = "ganlab-run-1"
@@ -61,6 +61,9 @@ def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> Path:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved run is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -101,9 +104,7 @@ def load_run(path: str | Path, data=None):
     except (KeyError, json.JSONDecodeError, TypeError) as error:
         raise CheckpointError(
             f"{file} has no valid header ({error}); is it a ganlab run?") from error
-    if config.data == "points":
-        data = points(arrays["data/points"], std=float(arrays["data/std"]))
-    gan = GAN(config, data)
+    gan = GAN(config, _data_for(config, arrays))
     template = jax.eval_shape(lambda: gan.init(0))
     fresh = None if meta.get("optimizer", True) else dict(_leaves(gan.init(0)))
     leaves = []
@@ -125,6 +126,19 @@ def load_run(path: str | Path, data=None):
     state = jax.tree.unflatten(jax.tree.structure(template), leaves)
     history = {name: arrays[f"history/{name}"] for name in METRICS if f"history/{name}" in arrays}
     return Run(gan, state, history)
+
+
+def _data_for(config: GANConfig, arrays: dict):
+    """The run's data: drawn points from the file; for an image set whose files are not here
+    (and would need a download), its shape alone, so the generator still samples offline."""
+    if config.data == "points":
+        return points(arrays["data/points"], std=float(arrays["data/std"]))
+    if config.data in IMAGE_SHAPES and config.data != "digits":
+        from ganlab.images import is_available
+
+        if not is_available(config.data):
+            return ImageSpec(config.data, IMAGE_SHAPES[config.data])
+    return None
 
 
 def _leaves(state):

@@ -152,6 +152,25 @@ def sample_points(dataset: Toy, n: int, *, seed: int = 0) -> np.ndarray:
     return np.asarray(x)
 
 
+IMAGE_SHAPES = {"digits": (8, 8, 1), "mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1)}
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """An image set known by its shape alone, when its files are not on this machine: enough to
+    build and sample a pretrained generator, not to train one."""
+
+    name: str
+    shape: tuple[int, int, int]
+    n_classes: int = 10
+
+    def sample(self, key, n, arrays=None):
+        raise ValueError(
+            f"training on {self.name!r} needs its data files, which are not here: put the IDX "
+            "files in a folder and set GANLAB_DATA_DIR (see ganlab.images), or use 'digits'"
+        )
+
+
 def load(name: str, **kwargs):
     """Any data set by name: a :class:`Toy`, or an :class:`ganlab.images.ImageSet`."""
     if name in IMAGE_SETS:
