@@ -104,7 +104,7 @@ def load_run(path: str | Path, data=None):
     except (KeyError, json.JSONDecodeError, TypeError) as error:
         raise CheckpointError(
             f"{file} has no valid header ({error}); is it a ganlab run?") from error
-    gan = GAN(config, _data_for(config, arrays))
+    gan = GAN(config, data if data is not None else _data_for(config, arrays))
     template = jax.eval_shape(lambda: gan.init(0))
     fresh = None if meta.get("optimizer", True) else dict(_leaves(gan.init(0)))
     leaves = []
@@ -137,7 +137,7 @@ def _data_for(config: GANConfig, arrays: dict):
         from ganlab.images import is_available
 
         if not is_available(config.data):
-            return ImageSpec(config.data, IMAGE_SHAPES[config.data])
+            return ImageSpec(config.data, IMAGE_SHAPES[config.data], config.n_classes or 10)
     return None
 
 

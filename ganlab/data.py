@@ -164,6 +164,12 @@ class ImageSpec:
     shape: tuple[int, int, int]
     n_classes: int = 10
 
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        from ganlab.images import DIGIT_CLASSES, FASHION_CLASSES
+
+        return FASHION_CLASSES if self.name == "fashion_mnist" else DIGIT_CLASSES
+
     def sample(self, key, n, arrays=None):
         raise ValueError(
             f"training on {self.name!r} needs its data files, which are not here: put the IDX "

@@ -6,12 +6,9 @@ it is ``python -m ganlab train <preset> --steps N --seed S --out ganlab/weights/
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import numpy as np
-
-from ganlab.checkpoints import load_run, read_npz
+from ganlab.checkpoints import load_run
 
 WEIGHTS = Path(__file__).parent / "weights"
 
@@ -32,29 +29,10 @@ def pretrained_path(name: str) -> Path:
 def load_pretrained(name: str):
     """The pretrained :class:`ganlab.runs.Run` called ``name`` (e.g. ``"mnist"``, ``"ring"``).
 
-    Works offline: when the run's image set is not on this machine, the run gets a blank
-    stand-in with the right image shape and class names (enough to sample, not to train).
+    Works offline: without the image set's files the run knows the images' shape only
+    (:class:`ganlab.data.ImageSpec`): enough to sample, not to train further.
     """
-    path = pretrained_path(name)
-    try:
-        return load_run(path)
-    except FileNotFoundError:  # images.DataUnavailable: e.g. MNIST not downloaded
-        meta = json.loads(str(read_npz(path)["meta"]))
-        config = meta["config"]
-        return load_run(path, data=offline_image_set(config["data"], config["batch_size"]))
-
-
-def offline_image_set(name: str, size: int = 1):
-    """A stand-in for image set ``name`` when its files are absent: its shape and class names,
-    and ``size`` blank (black) images, for sampling a pretrained generator, not for training."""
-    from ganlab.images import DIGIT_CLASSES, FASHION_CLASSES, ImageSet
-
-    shapes = {"digits": (8, 8, 1), "mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1)}
-    if name not in shapes:
-        raise ValueError(f"no offline stand-in for data {name!r}; image sets are {list(shapes)}")
-    names = FASHION_CLASSES if name == "fashion_mnist" else DIGIT_CLASSES
-    blank = np.full((size, *shapes[name]), -1.0, np.float32)
-    return ImageSet(name, blank, np.zeros(size, np.int32), names)
+    return load_run(pretrained_path(name))
 
 
 def save_pretrained(run, name: str) -> Path:

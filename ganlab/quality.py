@@ -1,0 +1,140 @@
+"""The quality numbers of the shipped generators, measured with the kit's own classifier.
+
+Each pretrained generator ``ganlab/weights/<name>.npz`` carries ``<name>.json`` beside it: how it
+was trained (command, seed, steps, config) and what was measured on it (classifier score, Frechet
+classifier distance next to the real-vs-real value, class histogram; for a conditional generator
+the fraction of samples classified as the requested label). Written and re-measured by::
+
+    GANLAB_DATA_DIR=/work/shared/data python -m ganlab.quality mnist --seed 0
+
+Metrics (see :mod:`ganlab.classifier`): ``score = exp(E_x KL(p(y|x) || p(y)))`` (max 10),
+``fid`` the Frechet distance of classifier features to the real test set, ``histogram_tv =
+1/2 sum_k |h_k / n - 1/K|`` the total-variation distance of the class histogram from uniform.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from ganlab.pretrained import WEIGHTS, load_pretrained
+
+N_SAMPLES = 5000  # generated images per measurement
+
+
+def histogram_tv(histogram) -> float:
+    """``1/2 sum_k |h_k / n - 1/K|``: 0 for a uniform histogram, ``1 - 1/K`` for one class."""
+    h = np.asarray(histogram, np.float64)
+    if h.ndim != 1 or h.sum() <= 0:
+        raise ValueError(f"histogram must be a 1-D array of counts with a positive sum (got {h})")
+    return float(0.5 * np.abs(h / h.sum() - 1 / len(h)).sum())
+
+
+def generated(run, n: int = N_SAMPLES, seed: int = 0, labels=None, batch: int = 1000) -> np.ndarray:
+    """``n`` samples of ``run`` drawn in batches (latents from ``seed``), ``[n, H, W, C]``."""
+    key = jax.random.key(seed)
+    params = run.state.generator.params
+    out = []
+    for start in range(0, n, batch):
+        key, key_z = jax.random.split(key)
+        size = min(batch, n - start)
+        y = None if labels is None else np.asarray(labels[start:start + size], np.int32)
+        out.append(np.asarray(run.gan.generate(params, run.gan.latent(key_z, size), y)))
+    return np.concatenate(out)
+
+
+def measure(run, n: int = N_SAMPLES, seed: int = 0) -> dict:
+    """Every quality number of a run's generator (a dict of plain floats, ints and lists).
+
+    Unconditional: ``score``, ``fid``, ``real_fid`` (``n`` real training images against the
+    same test reference: the floor a perfect generator reaches), ``real_score``, ``histogram``,
+    ``missing_classes``, ``histogram_tv``. Conditional: samples asked for label ``i % K``; adds
+    ``label_accuracy`` (fraction classified as the requested label) and ``per_class_accuracy``.
+    """
+    from ganlab.classifier import classify, image_report, load_classifier
+    from ganlab.images import load_image_set
+
+    name = run.config.data
+    k = run.config.n_classes
+    labels = None if not k else np.arange(n) % k
+    images = generated(run, n, seed, labels)
+    report = image_report(images, name)
+    real = load_image_set(name, "train").images[:n]
+    real_report = image_report(real, name)
+    result = {
+        "score": float(report["score"]),
+        "fid": float(report["fid"]),
+        "real_fid": float(real_report["fid"]),
+        "real_score": float(report["real_score"]),
+        "real_train_score": float(real_report["score"]),
+        "histogram": [int(c) for c in report["histogram"]],
+        "missing_classes": int(report["missing_classes"]),
+        "histogram_tv": histogram_tv(report["histogram"]),
+        "n": int(n),
+        "sample_seed": int(seed),
+    }
+    if k:
+        predicted = classify(images, load_classifier(name)).argmax(-1)
+        hits = predicted == labels
+        result["label_accuracy"] = float(hits.mean())
+        result["per_class_accuracy"] = [float(hits[labels == c].mean()) for c in range(k)]
+    return result
+
+
+def report_path(name: str) -> Path:
+    return WEIGHTS / f"{name}.json"
+
+
+def read_report(name: str) -> dict:
+    """The stored report of pretrained generator ``name`` (training command and metrics)."""
+    path = report_path(name)
+    if not path.is_file():
+        raise ValueError(f"no quality report {path}; make it with "
+                         f"`python -m ganlab.quality {name}`")
+    return json.loads(path.read_text())
+
+
+def write_report(name: str, seed: int, n: int = N_SAMPLES, preset: str | None = None,
+                 measured: bool = True) -> dict:
+    """Measure pretrained generator ``name`` and write ``ganlab/weights/<name>.json``.
+
+    ``seed`` is the training seed (recorded with the command that reproduces the weights).
+    ``measured=False`` records the training only (``"metrics": null``), for when the classifier
+    or the real images are not available yet.
+    """
+    run = load_pretrained(name)
+    preset = preset or name
+    report = {
+        "name": name,
+        "command": (f"python -m ganlab train {preset} --steps {run.step} --seed {seed} "
+                    f"--out ganlab/weights/{name}.npz"),
+        "measure_command": f"python -m ganlab.quality {name} --seed {seed} --n {n}",
+        "seed": seed,
+        "steps": run.step,
+        "config": run.config.to_dict(),
+        "metrics": measure(run, n) if measured else None,
+    }
+    report_path(name).write_text(json.dumps(report, indent=1) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m ganlab.quality",
+        description="Measure a shipped generator and write ganlab/weights/<name>.json.")
+    parser.add_argument("name", help="a pretrained generator (digits, mnist, ...)")
+    parser.add_argument("--seed", type=int, default=0, help="the seed it was trained with")
+    parser.add_argument("--n", type=int, default=N_SAMPLES, help="samples to measure on")
+    parser.add_argument("--preset", default=None, help="preset it was trained from (default: name)")
+    parser.add_argument("--no-measure", action="store_true", help="record the training only")
+    args = parser.parse_args(argv)
+    report = write_report(args.name, args.seed, args.n, args.preset, not args.no_measure)
+    print(json.dumps(report["metrics"]))
+
+
+if __name__ == "__main__":
+    main()
