@@ -29,9 +29,11 @@ browser-deps:
 	  apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; \
 	fi
 
+# Unit tests, then every lesson top to bottom (nbval), then the lessons in a real browser.
 test: setup lint browser-deps
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -m "not browser"
 	$(BIN)/python -m pytest --nbval-lax notebooks
+	$(BIN)/python -m pytest -m browser tests/browser
 
 # Only the lessons in JupyterLab in Chromium, and the slider redraw test (screenshots/browser/).
 test-browser: setup browser-deps

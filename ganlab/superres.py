@@ -281,7 +281,7 @@ def train_superres(config: SRConfig, images, *, progress: bool = True) -> SuperR
     if progress:
         from tqdm.auto import tqdm
 
-        steps = tqdm(steps, desc="super-resolution", leave=False)
+        steps = tqdm(steps, desc="super-resolution")
     start, records = time.perf_counter(), []
     for i in steps:  # a Python loop over a jitted step: convs in a rolled scan are slow on CPU
         g_params, d_params, g_opt, d_opt, metrics = step(g_params, d_params, g_opt, d_opt,

@@ -286,7 +286,7 @@ class GAN:
         if steps < 0:
             raise ValueError(f"steps must be >= 0 (got {steps})")
         chunks: list[dict] = []
-        bar = tqdm(total=steps, disable=not progress, unit="step", leave=False)
+        bar = tqdm(total=steps, disable=not progress, unit="step")
         done = 0
         try:
             while done < steps:
