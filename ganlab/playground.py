@@ -80,6 +80,9 @@ class Playground(w.VBox):
         self.step_d_button.on_click(lambda _: self.step_d())
         self.step_g_button.on_click(lambda _: self.step_g())
         self.slow_button.on_click(lambda _: self.slow_step())
+        # The browser test (tests/browser) presses these and expects a new picture.
+        self.step_button.add_class("ganlab-redraws")
+        self.play_button.add_class("ganlab-redraws")
         lr = dict(base=10, min=-5, max=-1, step=0.1, readout_format=".1e")
         self.knobs = {
             "lr_d": w.FloatLogSlider(cfg.lr_d, description="lr D", **lr),

@@ -62,6 +62,7 @@ class LatentExplorer:
                                        n_directions, n=32, key=0, labels=labels)
         self.grid = LatentGrid(self.run, n, self.found.vectors)
         self.seed = widgets.IntSlider(0, min=0, max=999, description="seed")
+        self.seed.add_class("ganlab-redraws")  # the browser test moves it, expects a new grid
         self.offsets = [
             widgets.FloatSlider(0.0, min=-max_offset, max=max_offset, step=0.1,
                                 description=f"direction {i + 1}")
@@ -158,6 +159,7 @@ class ClassPicker:
         self.label = widgets.Dropdown(options=[(name, i) for i, name in enumerate(names)],
                                       value=0, description="class")
         self.seed = widgets.IntSlider(0, min=0, max=999, description="seed")
+        self.seed.add_class("ganlab-redraws")  # the browser test moves it, expects a new grid
         self.image = widgets.Image(format="png")
         for control in (self.label, self.seed):
             control.observe(lambda _: self.redraw(), names="value")
