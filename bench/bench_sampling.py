@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
 
     run = load_pretrained(args.name)
-    params = run.state.generator.params
+    params = run.gan.sampling_params(run.state)
     z = run.gan.latent(jax.random.key(0), 64)
     labels = (jax.numpy.arange(64) % run.config.n_classes) if run.config.n_classes else None
     explorer = latent_explorer(run, n=64)

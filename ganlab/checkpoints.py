@@ -71,6 +71,43 @@ def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> Path:
     return path
 
 
+def save_params(path: str | Path, header: dict, params, extra: dict | None = None) -> Path:
+    """Write a model's parameters as ``.npz``: ``meta`` (the JSON ``header``, which names its
+    ``format``), ``params/<path>`` per leaf and any ``extra`` arrays; atomically, no pickle."""
+    arrays = {"meta": np.asarray(json.dumps(header))}
+    arrays.update({f"params/{name}": np.asarray(leaf) for name, leaf in _leaves(params)})
+    arrays.update({name: np.asarray(value) for name, value in (extra or {}).items()})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_savez(path, arrays)
+
+
+def read_params(path: str | Path, fmt: str, template_of) -> tuple[dict, object, dict]:
+    """``(header, params, arrays)`` of a file written by :func:`save_params`.
+
+    ``template_of(header)`` gives the parameters' structure (e.g. ``nnx.state`` of an
+    ``nnx.eval_shape``-made model); a wrong format, a bad header or a parameter of the wrong
+    shape raises :class:`CheckpointError`.
+    """
+    arrays = read_npz(path)
+    try:
+        header = json.loads(str(arrays["meta"]))
+        if header["format"] != fmt:
+            raise CheckpointError(f"{path} has format {header['format']!r}, not {fmt!r}")
+        template = template_of(header)
+    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as error:
+        if isinstance(error, CheckpointError):
+            raise
+        raise CheckpointError(f"{path} has no valid {fmt} header ({error})") from error
+    leaves = []
+    for name, leaf in _leaves(template):
+        value = arrays.get(f"params/{name}")
+        if value is None or value.shape != leaf.shape:
+            raise CheckpointError(f"{path} does not match its config at params/{name}")
+        leaves.append(jax.numpy.asarray(value, leaf.dtype))
+    return header, jax.tree.unflatten(jax.tree.structure(template), leaves), arrays
+
+
 def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` file, checked (CRC) and without pickle; clear errors if not."""
     path = Path(path)

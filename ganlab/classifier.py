@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 from pathlib import Path
 
 import jax
@@ -28,7 +27,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from ganlab.checkpoints import CheckpointError, atomic_savez, read_npz
+from ganlab.checkpoints import read_params, save_params
 from ganlab.images import ImageSet, cache_dir, load_image_set
 
 WEIGHTS = Path(__file__).parent / "weights"
@@ -179,40 +178,16 @@ def random_shift(key: jax.Array, x: jax.Array, shift: int) -> jax.Array:
 def save_classifier(classifier: Classifier, path: str | Path | None = None) -> Path:
     """Write ``classifier`` as ``.npz`` (JSON header + one array per parameter), atomically."""
     path = Path(path) if path is not None else WEIGHTS / f"classifier_{classifier.name}.npz"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"format": FORMAT, "name": classifier.name, "config": classifier.config,
-            "info": classifier.info}
-    arrays = {"meta": np.asarray(json.dumps(meta))}
-    for key, leaf in _leaves(classifier.params):
-        arrays[f"params/{key}"] = np.asarray(leaf)
-    return atomic_savez(path, arrays)
+    header = {"format": FORMAT, "name": classifier.name, "config": classifier.config,
+              "info": classifier.info}
+    return save_params(path, header, classifier.params)
 
 
 def read_classifier(path: str | Path) -> Classifier:
     """A :class:`Classifier` from a file written by :func:`save_classifier`."""
-    arrays = read_npz(path)
-    try:
-        meta = json.loads(str(arrays["meta"]))
-        if meta["format"] != FORMAT:
-            raise CheckpointError(f"{path} has format {meta['format']!r}, not {FORMAT!r}")
-        config = meta["config"]
-        template = nnx.state(nnx.eval_shape(lambda: _make_net(config, 0)))
-    except (KeyError, TypeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path} has no valid classifier header ({error})") from error
-    leaves = []
-    for key, leaf in _leaves(template):
-        value = arrays.get(f"params/{key}")
-        if value is None or value.shape != leaf.shape:
-            raise CheckpointError(f"{path} does not match its config at params/{key}")
-        leaves.append(jnp.asarray(value, leaf.dtype))
-    params = jax.tree.unflatten(jax.tree.structure(template), leaves)
-    return Classifier(meta["name"], config, params, meta.get("info"))
-
-
-def _leaves(state):
-    flat, _ = jax.tree_util.tree_flatten_with_path(state)
-    for path, leaf in flat:
-        yield jax.tree_util.keystr(path, simple=True, separator="/"), leaf
+    header, params, _ = read_params(
+        path, FORMAT, lambda h: nnx.state(nnx.eval_shape(lambda: _make_net(h["config"], 0))))
+    return Classifier(header["name"], header["config"], params, header.get("info"))
 
 
 @functools.lru_cache(maxsize=8)

@@ -173,7 +173,7 @@ def complete(run, images, mask, *, labels=None, restarts: int = 8, steps: int = 
     target = jnp.repeat(images, restarts, axis=0)
     tiled_mask = jnp.repeat(mask, restarts, axis=0)
     z = run.gan.latent(jax.random.key(seed), batch * restarts)
-    params = run.state.generator.params
+    params = run.gan.sampling_params(run.state)
     opt_state = _ADAM.init(z)
     generate = run.gan.generate
     history = []

@@ -100,7 +100,7 @@ class MLPDiscriminator(nnx.Module):
     """points ``[B, 2]`` -> logits ``[B]``."""
 
     def __init__(self, config: GANConfig, *, rngs: nnx.Rngs):
-        self.net = MLP(2, 1, config.width, config.depth, config.activation,
+        self.net = MLP(2, 1, config.d_width or config.width, config.depth, config.activation,
                        spectral=config.spectral_norm, rngs=rngs)
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
@@ -152,7 +152,8 @@ class ConvDiscriminator(nnx.Module):
 
     def __init__(self, config: GANConfig, image_shape: tuple[int, int, int], *, rngs: nnx.Rngs):
         height, width, channels = image_shape
-        w, conv, dense = config.width, _conv(config.spectral_norm), _dense(config.spectral_norm)
+        w = config.d_width or config.width
+        conv, dense = _conv(config.spectral_norm), _dense(config.spectral_norm)
         self.conv1 = conv(channels, w, (4, 4), strides=(2, 2), rngs=rngs)
         self.conv2 = conv(w, 2 * w, (4, 4), strides=(2, 2), rngs=rngs)
         features = -(-height // 4) * -(-width // 4) * 2 * w

@@ -37,7 +37,7 @@ def histogram_tv(histogram) -> float:
 def generated(run, n: int = N_SAMPLES, seed: int = 0, labels=None, batch: int = 1000) -> np.ndarray:
     """``n`` samples of ``run`` drawn in batches (latents from ``seed``), ``[n, H, W, C]``."""
     key = jax.random.key(seed)
-    params = run.state.generator.params
+    params = run.gan.sampling_params(run.state)
     out = []
     for start in range(0, n, batch):
         key, key_z = jax.random.split(key)

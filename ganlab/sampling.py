@@ -107,7 +107,7 @@ def latent_directions(generate, latent_dim: int, k: int = 3, *, n: int = 32,
 
     Args:
       generate: ``z [B, d] -> x [B, ...]`` (and ``labels`` when given), e.g.
-        ``functools.partial(run.gan.generate, run.state.generator.params)``.
+        ``functools.partial(run.gan.generate, run.gan.sampling_params(run.state))``.
       latent_dim: ``d``.
       k: how many directions (``1 <= k <= d``).
       n: how many latents the average runs over.
@@ -165,7 +165,7 @@ class LatentGrid:
             raise ValueError(f"directions must have shape [k, {config.latent_dim}] "
                              f"(got {directions.shape})")
         self.directions = jnp.asarray(directions)
-        self.params = run.state.generator.params
+        self.params = run.gan.sampling_params(run.state)
         self.traces = 0
         self._draw = jax.jit(self._grid)
 
@@ -214,5 +214,5 @@ class LatentGrid:
 
 def generator_fn(run):
     """``G(z, labels=None)`` of a run with its parameters bound (jit-compiled)."""
-    params = run.state.generator.params
+    params = run.gan.sampling_params(run.state)
     return lambda z, labels=None: run.gan.generate(params, z, labels)

@@ -30,7 +30,7 @@ def _run(run_or_name):
     return run_or_name
 
 
-def png_bytes(images, ncols: int | None = None, scale: int = 3) -> bytes:
+def png_bytes(images, ncols: int | None = None, scale: int = 1) -> bytes:
     """Images ``[n, H, W, C]`` in [-1, 1] as one PNG grid, each pixel ``scale x scale``."""
     from PIL import Image
 
@@ -41,6 +41,32 @@ def png_bytes(images, ncols: int | None = None, scale: int = 3) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(grid).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+PIXELATED = "ganlab-pixelated"
+"""CSS class of the apps' pictures: the browser enlarges them with crisp pixels."""
+
+
+def pixel_image() -> widgets.Image:
+    """An empty picture widget for :func:`draw`."""
+    image = widgets.Image(format="png")
+    image.add_class(PIXELATED)
+    return image
+
+
+def pixel_style() -> widgets.HTML:
+    """The style sheet that makes :func:`pixel_image` pictures enlarge without blurring."""
+    return widgets.HTML(f"<style>.{PIXELATED} {{image-rendering: pixelated;}}</style>")
+
+
+def draw(image: widgets.Image, images, ncols: int | None = None, scale: int = 3) -> None:
+    """Show ``images`` in ``image`` as one grid: the PNG holds one pixel per image pixel (small,
+    quick to encode and send) and the browser draws it ``scale`` times larger."""
+    png = png_bytes(images, ncols)
+    n, h, w, _ = np.shape(images)
+    ncols = ncols or int(np.ceil(np.sqrt(n)))
+    image.width = str((ncols * (w + 1) + 1) * scale)
+    image.value = png
 
 
 def _scale(run) -> int:
@@ -70,7 +96,7 @@ class LatentExplorer:
         ]
         self.truncation = widgets.FloatSlider(1.0, min=0.0, max=1.0, step=0.05,
                                               description="truncation psi")
-        self.image = widgets.Image(format="png")
+        self.image = pixel_image()
         for control in (self.seed, self.truncation, *self.offsets):
             control.observe(lambda _: self.redraw(), names="value")
         help_text = widgets.HTML(
@@ -78,7 +104,7 @@ class LatentExplorer:
             "that changes the images most; <b>truncation psi</b>: z &rarr; psi z "
             "(lower: more typical, less varied)")
         self.widget = widgets.VBox([help_text, self.seed, *self.offsets, self.truncation,
-                                    self.image])
+                                    self.image, pixel_style()])
         self.redraw()
 
     def images(self) -> np.ndarray:
@@ -87,7 +113,7 @@ class LatentExplorer:
                                 self.truncation.value)
 
     def redraw(self) -> None:
-        self.image.value = png_bytes(self.images(), scale=_scale(self.run))
+        draw(self.image, self.images(), scale=_scale(self.run))
 
 
 class Interpolation:
@@ -109,7 +135,7 @@ class Interpolation:
         self.seed_b = widgets.IntSlider(1, min=0, max=999, description="sample b")
         self.t = widgets.FloatSlider(0.5, min=0.0, max=1.0, step=0.05, description="t")
         self.kind = widgets.ToggleButtons(options=["linear", "spherical"], description="path")
-        self.image = widgets.Image(format="png")
+        self.image = pixel_image()
         self._path = jax.jit(self._frames, static_argnums=3)
         for control in (self.seed_a, self.seed_b, self.t, self.kind):
             control.observe(lambda _: self.redraw(), names="value")
@@ -117,7 +143,7 @@ class Interpolation:
             "<b>sample a / b</b>: the two end points (seeds); <b>t</b>: where on the path; "
             "<b>path</b>: straight line or great circle. Top: a, z(t), b; bottom: the path.")
         self.widget = widgets.VBox([help_text, self.seed_a, self.seed_b, self.t, self.kind,
-                                    self.image])
+                                    self.image, pixel_style()])
         self.redraw()
 
     def latent(self, seed: int) -> jax.Array:
@@ -133,14 +159,15 @@ class Interpolation:
     def images(self) -> np.ndarray:
         """``[3 + steps, H, W, C]``: a, z(t), b, then the path."""
         za, zb = self.latent(self.seed_a.value), self.latent(self.seed_b.value)
-        return np.asarray(self._path(self.run.state.generator.params, za, zb, self.kind.value,
+        params = self.run.gan.sampling_params(self.run.state)
+        return np.asarray(self._path(params, za, zb, self.kind.value,
                                      jax.numpy.float32(self.t.value)))
 
     def redraw(self) -> None:
         images = self.images()
         blank = np.ones((self.steps - 3, *images.shape[1:]), np.float32)  # pads the first row
         rows = np.concatenate([images[:3], blank, images[3:]])
-        self.image.value = png_bytes(rows, ncols=self.steps, scale=_scale(self.run))
+        draw(self.image, rows, ncols=self.steps, scale=_scale(self.run))
 
 
 class ClassPicker:
@@ -160,19 +187,19 @@ class ClassPicker:
                                       value=0, description="class")
         self.seed = widgets.IntSlider(0, min=0, max=999, description="seed")
         self.seed.add_class("ganlab-redraws")  # the browser test moves it, expects a new grid
-        self.image = widgets.Image(format="png")
+        self.image = pixel_image()
         for control in (self.label, self.seed):
             control.observe(lambda _: self.redraw(), names="value")
         self.widget = widgets.VBox([
             widgets.HTML("<b>class</b>: the label fed to the generator; <b>seed</b>: which z"),
-            self.label, self.seed, self.image])
+            self.label, self.seed, self.image, pixel_style()])
         self.redraw()
 
     def images(self) -> np.ndarray:
         return self.grid.images(self.seed.value, label=self.label.value)
 
     def redraw(self) -> None:
-        self.image.value = png_bytes(self.images(), scale=_scale(self.run))
+        draw(self.image, self.images(), scale=_scale(self.run))
 
 
 def latent_explorer(run, n: int = 64, n_directions: int = 3) -> LatentExplorer:

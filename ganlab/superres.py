@@ -37,7 +37,7 @@ import optax
 from flax import nnx
 
 from ganlab import losses
-from ganlab.checkpoints import CheckpointError, atomic_savez, read_npz
+from ganlab.checkpoints import read_params, save_params
 from ganlab.completion import psnr
 from ganlab.nets import depth_to_space
 
@@ -167,45 +167,22 @@ class SuperResolution:
 
     def save(self, path: str | Path) -> Path:
         """Write config, parameters and loss history to ``path`` (``.npz``, atomic, no pickle)."""
-        meta = {"format": FORMAT, "config": dataclasses.asdict(self.config), "info": self.info}
-        arrays = {"meta": np.asarray(json.dumps(meta))}
-        for key, leaf in _leaves(self.params):
-            arrays[f"params/{key}"] = np.asarray(leaf)
-        for key, values in self.history.items():
-            arrays[f"history/{key}"] = np.asarray(values)
-        return atomic_savez(Path(path), arrays)
+        header = {"format": FORMAT, "config": dataclasses.asdict(self.config), "info": self.info}
+        history = {f"history/{key}": values for key, values in self.history.items()}
+        return save_params(path, header, self.params, history)
 
 
 def _generator(config: SRConfig, seed: int) -> SRGenerator:
     return SRGenerator(config.factor, config.width, rngs=nnx.Rngs(params=seed))
 
 
-def _leaves(state):
-    flat, _ = jax.tree_util.tree_flatten_with_path(state)
-    for path, leaf in flat:
-        yield jax.tree_util.keystr(path, simple=True, separator="/"), leaf
-
-
 def load_superres(path: str | Path) -> SuperResolution:
     """A :class:`SuperResolution` from a file written by :meth:`SuperResolution.save`."""
-    arrays = read_npz(path)
-    try:
-        meta = json.loads(str(arrays["meta"]))
-        if meta["format"] != FORMAT:
-            raise CheckpointError(f"{path} has format {meta['format']!r}, not {FORMAT!r}")
-        config = SRConfig(**meta["config"])
-    except (KeyError, TypeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path} has no valid super-resolution header ({error})") from error
-    template = nnx.state(nnx.eval_shape(lambda: _generator(config, 0)))
-    leaves = []
-    for key, leaf in _leaves(template):
-        value = arrays.get(f"params/{key}")
-        if value is None or value.shape != leaf.shape:
-            raise CheckpointError(f"{path} does not match its config at params/{key}")
-        leaves.append(jnp.asarray(value, leaf.dtype))
-    params = jax.tree.unflatten(jax.tree.structure(template), leaves)
+    header, params, arrays = read_params(
+        path, FORMAT,
+        lambda h: nnx.state(nnx.eval_shape(lambda: _generator(SRConfig(**h["config"]), 0))))
     history = {k[len("history/"):]: v for k, v in arrays.items() if k.startswith("history/")}
-    return SuperResolution(config, params, history, meta.get("info", {}))
+    return SuperResolution(SRConfig(**header["config"]), params, history, header.get("info", {}))
 
 
 def weights_path(data: str = "mnist", factor: int = 4, pixel_only: bool = False) -> Path:

@@ -59,6 +59,9 @@ class GANState(NamedTuple):
     knobs: Knobs
     step: jax.Array
     key: jax.Array
+    # With config.ema > 0: the exponential moving average of generator.params (Yazici et al.
+    # 2019), updated after every step; samples are drawn from it. None when ema is 0.
+    g_ema: nnx.State | None = None
 
 
 class TrainingDiverged(FloatingPointError):
@@ -145,11 +148,18 @@ class GAN:
             Player(g_params, self.tx.init(g_params)),
             Player(d_params, self.tx.init(d_params)),
             knobs, jnp.zeros((), jnp.int32), key_train,
+            g_params if self.config.ema else None,
         )
 
+    def sampling_params(self, state: GANState) -> nnx.State:
+        """The generator weights that samples are drawn from: the moving average when
+        ``config.ema > 0``, else the latest weights."""
+        return state.generator.params if state.g_ema is None else state.g_ema
+
     def generator(self, state: GANState) -> nnx.Module:
-        """The generator as an NNX module (a copy: changing it does not change the state)."""
-        return nnx.merge(self.g_def, state.generator.params)
+        """The generator that samples come from, as an NNX module (a copy: changing it does not
+        change the state)."""
+        return nnx.merge(self.g_def, self.sampling_params(state))
 
     def discriminator(self, state: GANState) -> nnx.Module:
         """The discriminator as an NNX module (a copy)."""
@@ -166,7 +176,7 @@ class GAN:
         key_z, key_y = jax.random.split(key)
         if self.config.n_classes and labels is None:
             labels = jax.random.randint(key_y, (n,), 0, self.config.n_classes)
-        return self._generate(state.generator.params, self.latent(key_z, n), labels)
+        return self._generate(self.sampling_params(state), self.latent(key_z, n), labels)
 
     def _fake_labels(self, key, real_labels):
         if not self.config.n_classes:
@@ -250,7 +260,12 @@ class GAN:
             d_player = jax.lax.fori_loop(1, state.knobs.k_d, more, d_player)
         g_player, g_metrics = self._g_update(
             state.generator, d_player.params, state.knobs, key_g)
-        new_state = GANState(g_player, d_player, state.knobs, state.step + 1, key)
+        g_ema = state.g_ema
+        if g_ema is not None:
+            decay = self.config.ema
+            g_ema = jax.tree.map(lambda a, p: decay * a + (1 - decay) * p, g_ema,
+                                 g_player.params)
+        new_state = GANState(g_player, d_player, state.knobs, state.step + 1, key, g_ema)
         return new_state, {**d_metrics, **g_metrics}
 
     def _scan(self, state: GANState, n_active: jax.Array, arrays=None):

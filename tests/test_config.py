@@ -13,6 +13,8 @@ from ganlab.config import PRESETS, GANConfig
         (dict(loss="wgan"), r"loss must be one of .*'hinge'.* \(got 'wgan'\)"),
         (dict(beta1=1.0), r"beta1 must be in \[0, 1\)"),
         (dict(r1=-1.0), r"r1 must be >= 0"),
+        (dict(d_width=-1), r"d_width must be an integer in \[0, 4096\] \(got -1\)"),
+        (dict(ema=1.0), r"ema must be in \[0, 1\) \(got 1.0\)"),
         (dict(batch_size=0), r"batch_size must be an integer"),
         (dict(data="mnist"), r"model must be 'dcgan' for image data 'mnist'"),
         (dict(model="dcgan"), r"model must be 'mlp' for 2-D data 'ring'"),

@@ -54,6 +54,18 @@ def test_mlp_width_depth_activation():
     assert d(jnp.zeros((5, 2))).shape == (5,)
 
 
+def test_d_width_widens_the_discriminator_only():
+    config = ganlab.GANConfig(data="mnist", model="dcgan", latent_dim=16, width=8, d_width=24)
+    g = nets.make_generator(config, (28, 28, 1), rngs=nnx.Rngs(0))
+    d = nets.make_discriminator(config, (28, 28, 1), rngs=nnx.Rngs(0))
+    assert d.conv1.kernel.shape == (4, 4, 1, 24) and d.conv2.kernel.shape == (4, 4, 24, 48)
+    assert g.up1.kernel.shape == (3, 3, 16, 32)  # the generator keeps width 8
+    same = nets.make_discriminator(config.replace(d_width=0), (28, 28, 1), rngs=nnx.Rngs(0))
+    assert same.conv1.kernel.shape == (4, 4, 1, 8)  # 0: as wide as the generator
+    mlp = nets.make_discriminator(ganlab.GANConfig(width=16, d_width=32), (2,), rngs=nnx.Rngs(0))
+    assert mlp.net.out.kernel.shape == (32, 1)
+
+
 def test_spectral_normalize_gives_unit_top_singular_value():
     kernel = jax.random.normal(jax.random.key(0), (3, 3, 8, 16)) * 3.0
     normalized = nets.spectral_normalize(kernel, iterations=30)

@@ -200,6 +200,21 @@ def test_png_bytes_round_trip():
     np.testing.assert_allclose(picture[1:5, 1:5] / 255, (images[0, ..., 0] + 1) / 2, atol=1 / 255)
 
 
+def test_draw_sends_one_pixel_per_pixel_and_lets_the_browser_enlarge(tiny_run):
+    import io
+
+    from PIL import Image
+
+    from ganlab.sampling_widgets import PIXELATED, draw, pixel_image, pixel_style
+
+    image = pixel_image()
+    images = np.zeros((64, 8, 8, 1), np.float32)
+    draw(image, images, scale=12)
+    assert Image.open(io.BytesIO(image.value)).size == (73, 73)  # 8 x (8 + 1) + 1 pixels
+    assert image.width == str(73 * 12)
+    assert PIXELATED in image._dom_classes and PIXELATED in pixel_style().value
+
+
 def test_generator_fn_matches_run_generate(tiny_run):
     z = jnp.ones((2, 4))
     np.testing.assert_allclose(sampling.generator_fn(tiny_run)(z),

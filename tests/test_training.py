@@ -179,3 +179,26 @@ def test_default_recipe_covers_all_8_ring_modes(seed):
     print(f"seed {seed}: {report} after 20,000 steps in {seconds:.1f} s")
     assert report.modes_covered == 8
     assert report.high_quality >= 0.75
+
+
+def test_ema_generator_is_the_moving_average_and_samples_come_from_it(tmp_path):
+    gan = ganlab.GAN(ganlab.preset("ring", batch_size=32, ema=0.9))
+    state = gan.init(0)
+    np.testing.assert_array_equal(jax.tree.leaves(state.g_ema)[0],
+                                  jax.tree.leaves(state.generator.params)[0])
+    new, _ = gan.step(state)
+    expected = jax.tree.map(lambda a, p: 0.9 * a + 0.1 * p, state.g_ema, new.generator.params)
+    for got, want in zip(jax.tree.leaves(new.g_ema), jax.tree.leaves(expected), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    z = gan.latent(jax.random.split(jax.random.key(5))[0], 16)
+    np.testing.assert_allclose(gan.sample(new, 16, 5), gan.generate(new.g_ema, z), atol=1e-6)
+    assert not np.allclose(gan.sample(new, 16, 5), gan.generate(new.generator.params, z))
+    run = ganlab.Run(gan, new)
+    loaded = ganlab.load_run(run.save(tmp_path))
+    np.testing.assert_array_equal(loaded.sample(16, seed=5), run.sample(16, seed=5))
+
+
+def test_without_ema_samples_come_from_the_latest_weights(ring_gan):
+    state, _ = ring_gan.step(ring_gan.init(0))
+    assert state.g_ema is None
+    assert ring_gan.sampling_params(state) is state.generator.params

@@ -32,6 +32,10 @@ LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 LESSON_TIMEOUT_S = float(os.environ.get("GANLAB_LESSON_TIMEOUT_S", "600"))
 # A live widget (CSS class ganlab-redraws) must show a new picture this soon after a control moves.
 LIVE_TIMEOUT_MS = float(os.environ.get("GANLAB_LIVE_WIDGET_TIMEOUT_MS", "10000"))
+# Sample grids travel one pixel per image pixel and the browser enlarges them; the apps' style
+# sheet (ganlab.sampling_widgets.pixel_style) must reach each picture, or it is drawn blurred.
+BLURRED_JS = """() => [...document.querySelectorAll('img.ganlab-pixelated')]
+    .filter(img => getComputedStyle(img).imageRendering !== 'pixelated').length"""
 
 
 @pytest.mark.parametrize("notebook", LESSONS, ids=[p.stem for p in LESSONS])
@@ -45,6 +49,7 @@ def test_lesson_runs_in_browser(notebook: Path, lab, page, screenshots):
         not_run = cells_not_run(page)
         broken = unrendered_widgets(page)
         widgets = widget_count(page)
+        blurred = page.evaluate(BLURRED_JS)
         live = [] if errors or broken else exercise_live_widgets(page, LIVE_TIMEOUT_MS)
     finally:
         screenshot_notebook(page, shot)
@@ -58,6 +63,7 @@ def test_lesson_runs_in_browser(notebook: Path, lab, page, screenshots):
     assert not errors, f"{notebook.name}: a cell failed in the browser:\n" + "\n---\n".join(errors)
     assert not not_run, f"{notebook.name}: code cells {not_run} (counting from 1) did not run"
     assert not broken, f"{notebook.name}: widget(s) did not render: {broken}"
+    assert not blurred, f"{notebook.name}: {blurred} sample grid(s) without crisp pixels"
     stuck = [r for r in live if r["ms"] is None]
     assert not stuck, f"{notebook.name}: no redraw within {LIVE_TIMEOUT_MS:.0f} ms after {stuck}"
 
