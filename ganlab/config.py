@@ -38,6 +38,7 @@ class GANConfig:
     k_d: int = 1  # discriminator steps per generator step
     batch_size: int = 256
     r1: float = 0.1  # gamma of the zero-centred R1 penalty (gamma/2 E||grad D(x)||^2); 0 = off
+    r1_every: int = 1  # apply R1 every this many steps, scaled by it (lazy, Karras et al. 2020)
     gp: float = 0.0  # lambda of the WGAN-GP penalty (Gulrajani 2017 use 10); 0 = off
     instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs, real and fake
     ema: float = 0.0  # decay of the moving average of G's weights that samples come from; 0 = off
@@ -57,6 +58,7 @@ class GANConfig:
         _range("depth", self.depth, 1, 32, "typical values are 2 to 4")
         _range("n_classes", self.n_classes, 0, 1000, "0 means unconditional")
         _range("k_d", self.k_d, 1, 100, "typical values are 1 to 5")
+        _range("r1_every", self.r1_every, 1, 1000, "1 = every step; 16 is StyleGAN2's choice")
         _range("batch_size", self.batch_size, 1, 1 << 20, "typical values are 64 to 512")
         for name in ("lr_g", "lr_d"):
             value = getattr(self, name)

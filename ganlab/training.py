@@ -250,12 +250,13 @@ class GAN:
         """One training step: ``k_d`` discriminator updates, then one generator update."""
         keys = jax.random.split(state.key, 2 + self.k_d_max)
         key, key_g, keys_d = keys[0], keys[1], keys[2:]
+        d_knobs = self._lazy_r1(state.knobs, state.step)
         d_player, d_metrics = self._d_update(
-            state.discriminator, state.generator.params, state.knobs, keys_d[0], arrays)
+            state.discriminator, state.generator.params, d_knobs, keys_d[0], arrays)
         if self.k_d_max > 1:  # the other k_d - 1 updates; a loop of dynamic length, not masked
             def more(i, player):
                 return self._d_update(
-                    player, state.generator.params, state.knobs, keys_d[i], arrays)[0]
+                    player, state.generator.params, d_knobs, keys_d[i], arrays)[0]
 
             d_player = jax.lax.fori_loop(1, state.knobs.k_d, more, d_player)
         g_player, g_metrics = self._g_update(
@@ -267,6 +268,14 @@ class GAN:
                                  g_player.params)
         new_state = GANState(g_player, d_player, state.knobs, state.step + 1, key, g_ema)
         return new_state, {**d_metrics, **g_metrics}
+
+    def _lazy_r1(self, knobs: Knobs, step: jax.Array) -> Knobs:
+        """With ``config.r1_every = k > 1``: R1 with gamma ``k * r1`` on every k-th step and none
+        on the others (lazy regularisation): the same penalty on average, at ~1/k of its cost."""
+        every = self.config.r1_every
+        if every == 1:
+            return knobs
+        return knobs._replace(r1=jnp.where(step % every == 0, knobs.r1 * every, 0.0))
 
     def _scan(self, state: GANState, n_active: jax.Array, arrays=None):
         """``self.chunk`` steps in one ``lax.scan``; steps past ``n_active`` are skipped."""

@@ -202,3 +202,21 @@ def test_without_ema_samples_come_from_the_latest_weights(ring_gan):
     state, _ = ring_gan.step(ring_gan.init(0))
     assert state.g_ema is None
     assert ring_gan.sampling_params(state) is state.generator.params
+
+
+def test_lazy_r1_applies_k_times_the_penalty_on_every_kth_step_only():
+    lazy = ganlab.GAN(ganlab.preset("ring", batch_size=32, r1=0.5, r1_every=4))
+    eager = ganlab.GAN(ganlab.preset("ring", batch_size=32))
+    start = lazy.init(0)
+
+    def d_params_after_step(gan, state):
+        return jax.tree.leaves(gan.step(state)[0].discriminator.params)
+
+    expected = {0: 2.0, 1: 0.0, 4: 2.0}  # step -> the gamma an eager step would need
+    for step, gamma in expected.items():
+        state = start._replace(step=jnp.asarray(step, jnp.int32))
+        want = d_params_after_step(eager, state._replace(knobs=state.knobs._replace(
+            r1=jnp.asarray(gamma, jnp.float32))))
+        for got, ref in zip(d_params_after_step(lazy, state), want, strict=True):
+            np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-7)
+    assert float(lazy.step(start)[0].knobs.r1) == 0.5  # the knob itself is unchanged
