@@ -40,7 +40,8 @@ def test_file_is_small_pickle_free_and_matches_its_report(name):
     run = load_pretrained(name)
     preset, shape = GENERATORS[name]
     report = quality.read_report(name)
-    assert report["config"] == run.config.to_dict()
+    # Config fields added after a report was written (e.g. r1_every) read as their defaults.
+    assert ganlab.GANConfig.from_dict(report["config"]) == run.config
     assert run.config == ganlab.preset(preset)  # trained from the preset as shipped
     assert report["steps"] == run.step > 0
     assert report["command"] == (f"python -m ganlab train {preset} --steps {run.step} "
