@@ -26,6 +26,7 @@ class GANConfig:
     width: int = 64  # units per hidden layer (MLP) or base channels (DCGAN)
     d_width: int = 0  # the discriminator's own width; 0 = the same as width
     depth: int = 3  # hidden layers (MLP only)
+    conv_extra: int = 0  # DCGAN only: extra 3x3 convs at each of G's resolutions and after D's last
     activation: str = "relu"  # hidden activation of the MLPs
     n_classes: int = 0  # > 0 makes a class-conditional GAN (image data sets carry labels)
     spectral_norm: bool = False  # spectral normalization of the discriminator's layers
@@ -56,6 +57,7 @@ class GANConfig:
         _range("width", self.width, 1, 4096, "typical values are 64 to 256")
         _range("d_width", self.d_width, 0, 4096, "0 means the same as width")
         _range("depth", self.depth, 1, 32, "typical values are 2 to 4")
+        _range("conv_extra", self.conv_extra, 0, 8, "0 is the plain DCGAN; 1 or 2 go deeper")
         _range("n_classes", self.n_classes, 0, 1000, "0 means unconditional")
         _range("k_d", self.k_d, 1, 100, "typical values are 1 to 5")
         _range("r1_every", self.r1_every, 1, 1000, "1 = every step; 16 is StyleGAN2's choice")

@@ -52,8 +52,9 @@ class SpectralConv(nnx.Conv):
     """``nnx.Conv`` (stride, SAME padding) whose kernel is spectrally normalized."""
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        strides = (self.strides,) * 2 if isinstance(self.strides, int) else self.strides
         y = jax.lax.conv_general_dilated(
-            x, spectral_normalize(self.kernel[...]), self.strides, "SAME",
+            x, spectral_normalize(self.kernel[...]), strides, "SAME",
             dimension_numbers=("NHWC", "HWIO", "NHWC"),
         )
         return y + self.bias[...].reshape(1, 1, 1, -1)
@@ -114,6 +115,18 @@ def depth_to_space(x: jax.Array, factor: int = 2) -> jax.Array:
     return x.transpose(0, 1, 3, 2, 4, 5).reshape(b, h * factor, w * factor, c // factor**2)
 
 
+def _conv_stack(channels: int, count: int, rngs: nnx.Rngs, *, spectral: bool = False) -> nnx.List:
+    """``count`` 3x3 convs that keep the resolution and the channel count."""
+    conv = _conv(spectral)
+    return nnx.List([conv(channels, channels, (3, 3), rngs=rngs) for _ in range(count)])
+
+
+def _apply(layers: nnx.List, x: jax.Array, activation) -> jax.Array:
+    for layer in layers:
+        x = activation(layer(x))
+    return x
+
+
 class ConvGenerator(nnx.Module):
     """DCGAN-style: z -> dense -> ``[H/4, W/4, 2w]`` -> two x2 sub-pixel upsamplings -> tanh.
 
@@ -132,14 +145,16 @@ class ConvGenerator(nnx.Module):
         self.dense = nnx.Linear(in_dim, height // 4 * width // 4 * 2 * w, rngs=rngs)
         self.up1 = nnx.Conv(2 * w, 4 * w, (3, 3), rngs=rngs)  # -> w channels at H/2
         self.up2 = nnx.Conv(w, 4 * (w // 2), (3, 3), rngs=rngs)  # -> w/2 channels at H
+        self.refine1 = _conv_stack(w, config.conv_extra, rngs)
+        self.refine2 = _conv_stack(w // 2, config.conv_extra, rngs)
         self.out = nnx.Conv(w // 2, channels, (3, 3), rngs=rngs)
 
     def __call__(self, z: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         if self.embed is not None:
             z = jnp.concatenate([z, self.embed(labels)], -1)
         x = jax.nn.relu(self.dense(z)).reshape(z.shape[0], *self.start)
-        x = jax.nn.relu(depth_to_space(self.up1(x)))
-        x = jax.nn.relu(depth_to_space(self.up2(x)))
+        x = _apply(self.refine1, jax.nn.relu(depth_to_space(self.up1(x))), jax.nn.relu)
+        x = _apply(self.refine2, jax.nn.relu(depth_to_space(self.up2(x))), jax.nn.relu)
         return jnp.tanh(self.out(x))
 
 
@@ -156,6 +171,7 @@ class ConvDiscriminator(nnx.Module):
         conv, dense = _conv(config.spectral_norm), _dense(config.spectral_norm)
         self.conv1 = conv(channels, w, (4, 4), strides=(2, 2), rngs=rngs)
         self.conv2 = conv(w, 2 * w, (4, 4), strides=(2, 2), rngs=rngs)
+        self.refine = _conv_stack(2 * w, config.conv_extra, rngs, spectral=config.spectral_norm)
         features = -(-height // 4) * -(-width // 4) * 2 * w
         self.out = dense(features, 1, rngs=rngs)
         self.embed = (nnx.Embed(config.n_classes, features, rngs=rngs)
@@ -164,6 +180,7 @@ class ConvDiscriminator(nnx.Module):
     def features(self, x: jax.Array) -> jax.Array:
         x = jax.nn.leaky_relu(self.conv1(x), 0.2)
         x = jax.nn.leaky_relu(self.conv2(x), 0.2)
+        x = _apply(self.refine, x, lambda h: jax.nn.leaky_relu(h, 0.2))
         return x.reshape(x.shape[0], -1)
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:

@@ -30,16 +30,18 @@ def _run(run_or_name):
     return run_or_name
 
 
-def png_bytes(images, ncols: int | None = None, scale: int = 1) -> bytes:
-    """Images ``[n, H, W, C]`` in [-1, 1] as one PNG grid, each pixel ``scale x scale``."""
+def png_bytes(images, ncols: int | None = None) -> bytes:
+    """Images ``[n, H, W, C]`` in [-1, 1] as one PNG grid, one PNG pixel per image pixel."""
+    return _grid_png(image_grid(images, ncols))
+
+
+def _grid_png(grid: np.ndarray) -> bytes:
     from PIL import Image
 
-    grid = (image_grid(images, ncols) * 255).round().astype(np.uint8)
-    grid = grid[..., 0] if grid.shape[-1] == 1 else grid
-    if scale > 1:
-        grid = grid.repeat(scale, 0).repeat(scale, 1)
+    grid = (grid * 255).round().astype(np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(grid).save(buffer, format="PNG", compress_level=1)
+    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(
+        buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
@@ -62,11 +64,9 @@ def pixel_style() -> widgets.HTML:
 def draw(image: widgets.Image, images, ncols: int | None = None, scale: int = 3) -> None:
     """Show ``images`` in ``image`` as one grid: the PNG holds one pixel per image pixel (small,
     quick to encode and send) and the browser draws it ``scale`` times larger."""
-    png = png_bytes(images, ncols)
-    n, h, w, _ = np.shape(images)
-    ncols = ncols or int(np.ceil(np.sqrt(n)))
-    image.width = str((ncols * (w + 1) + 1) * scale)
-    image.value = png
+    grid = image_grid(images, ncols)
+    image.width = str(grid.shape[1] * scale)
+    image.value = _grid_png(grid)
 
 
 def _scale(run) -> int:

@@ -14,6 +14,7 @@ from ganlab.config import PRESETS, GANConfig
         (dict(beta1=1.0), r"beta1 must be in \[0, 1\)"),
         (dict(r1=-1.0), r"r1 must be >= 0"),
         (dict(d_width=-1), r"d_width must be an integer in \[0, 4096\] \(got -1\)"),
+        (dict(conv_extra=9), r"conv_extra must be an integer in \[0, 8\] \(got 9\)"),
         (dict(r1_every=0), r"r1_every must be an integer in \[1, 1000\] \(got 0\)"),
         (dict(ema=1.0), r"ema must be in \[0, 1\) \(got 1.0\)"),
         (dict(batch_size=0), r"batch_size must be an integer"),

@@ -66,6 +66,25 @@ def test_d_width_widens_the_discriminator_only():
     assert mlp.net.out.kernel.shape == (32, 1)
 
 
+def test_conv_extra_adds_resolution_keeping_layers_to_both_players():
+    config = ganlab.GANConfig(data="mnist", model="dcgan", latent_dim=16, width=8, conv_extra=2,
+                              spectral_norm=True)
+    g = nets.make_generator(config, (28, 28, 1), rngs=nnx.Rngs(0))
+    d = nets.make_discriminator(config, (28, 28, 1), rngs=nnx.Rngs(0))
+    assert [layer.kernel.shape for layer in g.refine1] == [(3, 3, 8, 8)] * 2  # at 14x14
+    assert [layer.kernel.shape for layer in g.refine2] == [(3, 3, 4, 4)] * 2  # at 28x28
+    assert [layer.kernel.shape for layer in d.refine] == [(3, 3, 16, 16)] * 2  # at 7x7
+    assert all(isinstance(layer, nets.SpectralConv) for layer in d.refine)
+    x = g(jax.random.normal(jax.random.key(0), (3, 16)))
+    assert x.shape == (3, 28, 28, 1) and d(x).shape == (3,)
+    plain = ganlab.GANConfig(data="mnist", model="dcgan", latent_dim=16, width=8)
+    g0 = nets.make_generator(plain, (28, 28, 1), rngs=nnx.Rngs(0))
+    def count(module):
+        return sum(p.size for p in jax.tree.leaves(nnx.state(module, nnx.Param)))
+
+    assert count(g) == count(g0) + 2 * (9 * 8 * 8 + 8) + 2 * (9 * 4 * 4 + 4)
+
+
 def test_spectral_normalize_gives_unit_top_singular_value():
     kernel = jax.random.normal(jax.random.key(0), (3, 3, 8, 16)) * 3.0
     normalized = nets.spectral_normalize(kernel, iterations=30)

@@ -195,7 +195,7 @@ def test_png_bytes_round_trip():
     from ganlab.sampling_widgets import png_bytes
 
     images = np.linspace(-1, 1, 2 * 4 * 4).reshape(2, 4, 4, 1).astype(np.float32)
-    picture = np.asarray(Image.open(io.BytesIO(png_bytes(images, ncols=2, scale=1))))
+    picture = np.asarray(Image.open(io.BytesIO(png_bytes(images, ncols=2))))
     assert picture.shape == (6, 11)  # 1-pixel padding around and between two 4x4 images
     np.testing.assert_allclose(picture[1:5, 1:5] / 255, (images[0, ..., 0] + 1) / 2, atol=1 / 255)
 
