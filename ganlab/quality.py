@@ -7,6 +7,8 @@ the fraction of samples classified as the requested label). Written and re-measu
 
     GANLAB_DATA_DIR=/work/shared/data python -m ganlab.quality mnist --seed 0
 
+``python -m ganlab.quality run.npz`` measures any saved run the same way and only prints.
+
 Metrics (see :mod:`ganlab.classifier`): ``score = exp(E_x KL(p(y|x) || p(y)))`` (max 10),
 ``fid`` the Frechet distance of classifier features to the real test set, ``histogram_tv =
 1/2 sum_k |h_k / n - 1/K|`` the total-variation distance of the class histogram from uniform.
@@ -126,12 +128,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m ganlab.quality",
         description="Measure a shipped generator and write ganlab/weights/<name>.json.")
-    parser.add_argument("name", help="a pretrained generator (digits, mnist, ...)")
+    parser.add_argument("name", help="a pretrained generator (digits, mnist, ...), or a saved "
+                        "run (folder or .npz), which is measured and printed but not recorded")
     parser.add_argument("--seed", type=int, default=0, help="the seed it was trained with")
     parser.add_argument("--n", type=int, default=N_SAMPLES, help="samples to measure on")
     parser.add_argument("--preset", default=None, help="preset it was trained from (default: name)")
     parser.add_argument("--no-measure", action="store_true", help="record the training only")
     args = parser.parse_args(argv)
+    if Path(args.name).exists():
+        from ganlab.checkpoints import load_run
+
+        print(json.dumps(measure(load_run(args.name), args.n)))
+        return
     report = write_report(args.name, args.seed, args.n, args.preset, not args.no_measure)
     print(json.dumps(report["metrics"]))
 

@@ -86,6 +86,18 @@ def test_sample_cli_writes_a_grid(tmp_path):
     assert np.load(array).shape == (5, 8, 8, 1)
 
 
+def test_quality_cli_measures_a_saved_run_without_recording_it(tmp_path, capsys):
+    import json
+
+    run = load_pretrained("digits")
+    path = run.save(tmp_path / "digits_copy.npz")
+    report = quality.read_report("digits")
+    quality.main([str(path), "--n", "300"])
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(json.dumps(quality.measure(run, 300)))
+    assert printed["n"] == 300 and quality.read_report("digits") == report  # nothing recorded
+
+
 def test_histogram_tv_hand_values():
     assert quality.histogram_tv([5, 5, 5, 5]) == 0.0
     assert quality.histogram_tv([8, 0, 0, 0]) == pytest.approx(0.75)
