@@ -30,12 +30,8 @@ def _run(run_or_name):
     return run_or_name
 
 
-def png_bytes(images, ncols: int | None = None) -> bytes:
-    """Images ``[n, H, W, C]`` in [-1, 1] as one PNG grid, one PNG pixel per image pixel."""
-    return _grid_png(image_grid(images, ncols))
-
-
 def _grid_png(grid: np.ndarray) -> bytes:
+    """A grid from :func:`ganlab.plots.image_grid` (values in [0, 1]) as PNG bytes, 1:1 pixels."""
     from PIL import Image
 
     grid = (grid * 255).round().astype(np.uint8)

@@ -187,15 +187,17 @@ def test_class_picker_redraws_the_requested_class(tiny_conditional, tiny_run):
         class_picker(tiny_run)
 
 
-def test_png_bytes_round_trip():
+def test_draw_png_round_trip():
     import io
 
     from PIL import Image
 
-    from ganlab.sampling_widgets import png_bytes
+    from ganlab.sampling_widgets import draw, pixel_image
 
     images = np.linspace(-1, 1, 2 * 4 * 4).reshape(2, 4, 4, 1).astype(np.float32)
-    picture = np.asarray(Image.open(io.BytesIO(png_bytes(images, ncols=2))))
+    image = pixel_image()
+    draw(image, images, ncols=2)
+    picture = np.asarray(Image.open(io.BytesIO(image.value)))
     assert picture.shape == (6, 11)  # 1-pixel padding around and between two 4x4 images
     np.testing.assert_allclose(picture[1:5, 1:5] / 255, (images[0, ..., 0] + 1) / 2, atol=1 / 255)
 
