@@ -22,28 +22,40 @@ from ganlab.training import GAN, METRICS
 
 FORMAT = "ganlab-run-1"
 FILENAME = "run.npz"
+WEIGHTS = ("generator/params/", "discriminator/params/", "g_ema/")
 
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be read: missing, corrupt, truncated or from another model."""
 
 
-def save_run(run, path: str | Path, *, optimizer: bool = True) -> Path:
+def save_run(run, path: str | Path, *, optimizer: bool = True, compact: bool = False) -> Path:
     """Write ``run`` to ``path`` (a ``.npz`` file, or a directory that gets ``run.npz``).
 
     The write is atomic: a crash mid-write leaves any old file intact. ``optimizer=False``
     leaves out the optimizer's moments (two thirds of an Adam run's size): loading then starts
-    the optimizer afresh, as shipped pretrained weights do.
+    the optimizer afresh, as shipped pretrained weights do. ``compact=True`` (implies
+    ``optimizer=False``) keeps what sampling and fine-tuning need, for shipping: weights in
+    float16, and of the generator only the moving average when there is one (training on from
+    such a file starts from the averaged weights).
     """
+    optimizer = optimizer and not compact
     path = Path(path)
     file = path if path.suffix == ".npz" else path / FILENAME
     file.parent.mkdir(parents=True, exist_ok=True)
+    averaged = compact and run.state.g_ema is not None
     meta = {"format": FORMAT, "config": run.config.to_dict(), "step": run.step,
-            "optimizer": optimizer}
+            "optimizer": optimizer, "raw_generator": not averaged}
     arrays = {"meta": np.asarray(json.dumps(meta))}
     for name, leaf in _leaves(run.state):
-        if optimizer or "/opt_state" not in name:
-            arrays[f"state/{name}"] = np.asarray(leaf)
+        if "/opt_state" in name and not optimizer:
+            continue
+        if averaged and name.startswith("generator/params/"):
+            continue
+        value = np.asarray(leaf)
+        if compact and name.startswith(WEIGHTS) and value.dtype == np.float32:
+            value = value.astype(np.float16)  # relative error 5e-4: far below a GAN's noise
+        arrays[f"state/{name}"] = value
     for name, values in run.history.items():
         arrays[f"history/{name}"] = np.asarray(values)
     if run.gan.data.name == "points":
@@ -150,6 +162,8 @@ def load_run(path: str | Path, data=None):
         if fresh is not None and "/opt_state" in name:
             leaves.append(_restore(leaf, np.asarray(fresh[path_str])))
             continue
+        if not meta.get("raw_generator", True) and path_str.startswith("generator/params/"):
+            name = name.replace("state/generator/params/", "state/g_ema/", 1)
         if name not in arrays:
             raise CheckpointError(f"{file} does not match its config: {name} is missing")
         value = arrays[name]

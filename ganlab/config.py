@@ -27,6 +27,8 @@ class GANConfig:
     d_width: int = 0  # the discriminator's own width; 0 = the same as width
     depth: int = 3  # hidden layers (MLP only)
     conv_extra: int = 0  # DCGAN only: extra 3x3 convs at each of G's resolutions and after D's last
+    g_hidden: int = 0  # DCGAN only: units of a dense layer between z and G's first feature map
+    g_batchnorm: bool = False  # DCGAN only: batch normalisation of G's hidden layers
     activation: str = "relu"  # hidden activation of the MLPs
     n_classes: int = 0  # > 0 makes a class-conditional GAN (image data sets carry labels)
     spectral_norm: bool = False  # spectral normalization of the discriminator's layers
@@ -58,6 +60,7 @@ class GANConfig:
         _range("d_width", self.d_width, 0, 4096, "0 means the same as width")
         _range("depth", self.depth, 1, 32, "typical values are 2 to 4")
         _range("conv_extra", self.conv_extra, 0, 8, "0 is the plain DCGAN; 1 or 2 go deeper")
+        _range("g_hidden", self.g_hidden, 0, 1 << 16, "0 = none; TF-GAN's MNIST G uses 1024")
         _range("n_classes", self.n_classes, 0, 1000, "0 means unconditional")
         _range("k_d", self.k_d, 1, 100, "typical values are 1 to 5")
         _range("r1_every", self.r1_every, 1, 1000, "1 = every step; 16 is StyleGAN2's choice")
@@ -89,6 +92,12 @@ class GANConfig:
             raise ValueError(
                 f"model must be 'mlp' for 2-D data {self.data!r} (got {self.model!r}); "
                 "'dcgan' is for images"
+            )
+        if self.model == "mlp" and (self.g_hidden or self.g_batchnorm):
+            raise ValueError(
+                f"g_hidden and g_batchnorm are for the DCGAN's generator (got g_hidden="
+                f"{self.g_hidden}, g_batchnorm={self.g_batchnorm} with model 'mlp'); "
+                "the MLP's hidden layers are set by width and depth"
             )
         if self.n_classes and not is_image:
             raise ValueError(

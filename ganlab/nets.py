@@ -127,10 +127,48 @@ def _apply(layers: nnx.List, x: jax.Array, activation) -> jax.Array:
     return x
 
 
+class BatchNorm(nnx.Module):
+    """Normalises each feature to mean 0 and variance 1 (Ioffe & Szegedy 2015), without a
+    learned scale or shift (the next layer has its own).
+
+    With ``use_batch_stats`` (training) it uses the batch's own statistics and records them in
+    ``mean`` and ``var``; otherwise (sampling) it uses the recorded ones, so that a sample does
+    not depend on the others drawn with it. The recorded statistics are "standing statistics"
+    (Brock et al. 2019): those of one large batch drawn through the final weights.
+    """
+
+    def __init__(self, features: int, epsilon: float = 1e-5):
+        self.mean = nnx.BatchStat(jnp.zeros((features,)))
+        self.var = nnx.BatchStat(jnp.ones((features,)))
+        self.epsilon = epsilon
+        self.use_batch_stats = False
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        if self.use_batch_stats:
+            axes = tuple(range(x.ndim - 1))
+            mean, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
+            self.mean[...], self.var[...] = mean.reshape(-1), var.reshape(-1)
+        else:
+            shape = (1,) * (x.ndim - 1) + (-1,)
+            mean, var = self.mean[...].reshape(shape), self.var[...].reshape(shape)
+        return (x - mean) * jax.lax.rsqrt(var + self.epsilon)
+
+
+def use_batch_stats(module: nnx.Module, value: bool) -> nnx.Module:
+    """Switch every :class:`BatchNorm` in ``module`` to batch (training) or recorded (sampling)
+    statistics; returns ``module``."""
+    for _, layer in nnx.iter_modules(module):
+        if isinstance(layer, BatchNorm):
+            layer.use_batch_stats = value
+    return module
+
+
 class ConvGenerator(nnx.Module):
     """DCGAN-style: z -> dense -> ``[H/4, W/4, 2w]`` -> two x2 sub-pixel upsamplings -> tanh.
 
-    With ``n_classes > 0`` a learned label embedding is concatenated to z.
+    With ``n_classes > 0`` a learned label embedding is concatenated to z. ``g_hidden`` adds a
+    dense layer before the first feature map; ``g_batchnorm`` normalises every hidden layer
+    before its ReLU, as the DCGAN paper does (Radford et al. 2016).
     """
 
     def __init__(self, config: GANConfig, image_shape: tuple[int, int, int], *, rngs: nnx.Rngs):
@@ -142,20 +180,52 @@ class ConvGenerator(nnx.Module):
         in_dim = config.latent_dim * (2 if config.n_classes else 1)
         self.embed = (nnx.Embed(config.n_classes, config.latent_dim, rngs=rngs)
                       if config.n_classes else None)
-        self.dense = nnx.Linear(in_dim, height // 4 * width // 4 * 2 * w, rngs=rngs)
+        self.hidden = (nnx.Linear(in_dim, config.g_hidden, rngs=rngs)
+                       if config.g_hidden else None)
+        self.dense = nnx.Linear(config.g_hidden or in_dim, height // 4 * width // 4 * 2 * w,
+                                rngs=rngs)
         self.up1 = nnx.Conv(2 * w, 4 * w, (3, 3), rngs=rngs)  # -> w channels at H/2
         self.up2 = nnx.Conv(w, 4 * (w // 2), (3, 3), rngs=rngs)  # -> w/2 channels at H
         self.refine1 = _conv_stack(w, config.conv_extra, rngs)
         self.refine2 = _conv_stack(w // 2, config.conv_extra, rngs)
         self.out = nnx.Conv(w // 2, channels, (3, 3), rngs=rngs)
+        # One normalisation per hidden layer, in the order they are applied.
+        features = ([config.g_hidden] if config.g_hidden else []) + \
+            [height // 4 * width // 4 * 2 * w] + [w] * (1 + config.conv_extra) + \
+            [w // 2] * (1 + config.conv_extra)
+        self.norms = (nnx.List([BatchNorm(f) for f in features])
+                      if config.g_batchnorm else None)
 
     def __call__(self, z: jax.Array, labels: jax.Array | None = None) -> jax.Array:
+        *_, (_, image) = self.stages(z, labels)
+        return image
+
+    def stages(self, z: jax.Array, labels: jax.Array | None = None):
+        """Yield ``(what the layer did, its output)`` from z to the image, one hidden layer
+        (with its normalisation and ReLU) at a time: the forward pass, shown."""
+        norms = iter(self.norms if self.norms is not None else ())
+        norm = " + batch norm" if self.norms is not None else ""
+
+        def relu(x):  # the ReLU of a hidden layer, normalised first when asked
+            layer = next(norms, None)
+            return jax.nn.relu(x if layer is None else layer(x))
+
         if self.embed is not None:
             z = jnp.concatenate([z, self.embed(labels)], -1)
-        x = jax.nn.relu(self.dense(z)).reshape(z.shape[0], *self.start)
-        x = _apply(self.refine1, jax.nn.relu(depth_to_space(self.up1(x))), jax.nn.relu)
-        x = _apply(self.refine2, jax.nn.relu(depth_to_space(self.up2(x))), jax.nn.relu)
-        return jnp.tanh(self.out(x))
+            yield "z, label embedding concatenated", z
+        x = z
+        if self.hidden is not None:
+            x = relu(self.hidden(x))
+            yield f"dense{norm} + relu", x
+        x = relu(self.dense(x)).reshape(z.shape[0], *self.start)
+        yield f"dense{norm} + relu, reshaped to H/4 x W/4 x 2w", x
+        for up, refine, size in ((self.up1, self.refine1, "H/2"), (self.up2, self.refine2, "H")):
+            x = relu(depth_to_space(up(x)))
+            yield f"conv 3x3, depth-to-space to {size}{norm} + relu", x
+            for conv in refine:
+                x = relu(conv(x))
+                yield f"conv 3x3{norm} + relu", x
+        yield "conv 3x3 + tanh: the image", jnp.tanh(self.out(x))
 
 
 class ConvDiscriminator(nnx.Module):

@@ -36,8 +36,8 @@ def load_pretrained(name: str):
 
 
 def save_pretrained(run, name: str) -> Path:
-    """Ship ``run`` as pretrained run ``name`` (``ganlab/weights/<name>.npz``, without the
-    optimizer's moments: a third of the size; training it further restarts Adam)."""
+    """Ship ``run`` as pretrained run ``name`` (``ganlab/weights/<name>.npz``), compact: no
+    optimizer moments, float16 weights, the generator's moving average only (when kept)."""
     from ganlab.checkpoints import save_run
 
-    return save_run(run, WEIGHTS / f"{name}.npz", optimizer=False)
+    return save_run(run, WEIGHTS / f"{name}.npz", compact=True)

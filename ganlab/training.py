@@ -20,11 +20,14 @@ from tqdm.auto import tqdm
 from ganlab import losses
 from ganlab.config import GANConfig
 from ganlab.data import latent_sampler, load
-from ganlab.nets import make_discriminator, make_generator
+from ganlab.nets import make_discriminator, make_generator, use_batch_stats
 
 METRICS = ("d_loss", "g_loss", "d_real", "d_fake", "d_fake_g")
 """Recorded every step: losses, mean D(x) and D(G(z)) before the D update, and D(G(z)) as the
 generator sees it (after the D update, before the G update)."""
+
+STANDING_BATCH = 2048
+"""Latents drawn to measure the standing statistics of a batch-normalised generator."""
 
 
 class Player(NamedTuple):
@@ -62,6 +65,9 @@ class GANState(NamedTuple):
     # With config.ema > 0: the exponential moving average of generator.params (Yazici et al.
     # 2019), updated after every step; samples are drawn from it. None when ema is 0.
     g_ema: nnx.State | None = None
+    # With config.g_batchnorm: the statistics that sampling normalises G's layers with, measured
+    # on the sampling weights (``GAN.refresh_stats``). None without batch norm.
+    g_stats: nnx.State | None = None
 
 
 class TrainingDiverged(FloatingPointError):
@@ -92,8 +98,12 @@ class GAN:
         self.k_d_max = max(config.k_d, k_d_max or 1)
         self.latent = latent_sampler(config.latent, config.latent_dim)
         shape = self.data.shape
-        self.g_def, _ = nnx.split(nnx.eval_shape(
-            lambda: make_generator(config, shape, rngs=nnx.Rngs(0))))
+        g = nnx.eval_shape(lambda: make_generator(config, shape, rngs=nnx.Rngs(0)))
+        self.g_def, g_state = nnx.split(g)  # sampling: weights and stored statistics in one
+        self._g_leaves = len(jax.tree.leaves(g_state))
+        # training: weights, then statistics (which batch norm computes rather than reads)
+        self._g_train_def, _, stats = nnx.split(use_batch_stats(g, True), nnx.Param, ...)
+        self._g_stats_shape = stats
         self.d_def, _ = nnx.split(nnx.eval_shape(
             lambda: make_discriminator(config, shape, rngs=nnx.Rngs(0))))
         if config.optimizer == "adam":
@@ -111,6 +121,7 @@ class GAN:
         self._step_jit = jax.jit(vmap(self._step, in_axes=(0, None)))
         self._scan_chunk = jax.jit(vmap(self._scan, in_axes=(0, None, None)))
         self._init = jax.jit(vmap(self._init_state))
+        self._refresh_jit = jax.jit(vmap(self._refresh_stats))
         self._sample_jit = jax.jit(vmap(self._sample, in_axes=(0, None, None, None)),
                                    static_argnums=1)
         self.generate = jax.jit(self._generate)
@@ -143,18 +154,43 @@ class GAN:
         shape = self.data.shape
         g = make_generator(self.config, shape, rngs=nnx.Rngs(params=key_g))
         d = make_discriminator(self.config, shape, rngs=nnx.Rngs(params=key_d))
-        g_params, d_params = nnx.state(g), nnx.state(d)
-        return GANState(
+        g_params, d_params = nnx.state(g, nnx.Param), nnx.state(d)
+        state = GANState(
             Player(g_params, self.tx.init(g_params)),
             Player(d_params, self.tx.init(d_params)),
             knobs, jnp.zeros((), jnp.int32), key_train,
             g_params if self.config.ema else None,
+            self._g_stats0() if self.config.g_batchnorm else None,
         )
+        return self._refresh_stats(state)
+
+    def refresh_stats(self, state: GANState) -> GANState:
+        """``state`` with the batch-norm statistics of its sampling weights measured afresh
+        (``train`` does this at its end; after ``step`` call it before sampling). Without
+        batch norm, ``state`` itself."""
+        return state if state.g_stats is None else self._refresh_jit(state)
+
+    def _refresh_stats(self, state: GANState) -> GANState:
+        """Standing statistics (Brock et al. 2019): each normalised layer's mean and variance
+        over ``STANDING_BATCH`` latents (a fixed draw: the same weights give the same
+        statistics) passed through the sampling weights."""
+        if state.g_stats is None:
+            return state
+        key_z, key_y = jax.random.split(jax.random.key(0))
+        labels = None
+        if self.config.n_classes:
+            labels = jax.random.randint(key_y, (STANDING_BATCH,), 0, self.config.n_classes)
+        weights = state.generator.params if state.g_ema is None else state.g_ema
+        g = nnx.merge(self._g_train_def, weights, self._g_stats0())
+        g(self.latent(key_z, STANDING_BATCH), labels)
+        return state._replace(g_stats=nnx.state(g, nnx.BatchStat))
 
     def sampling_params(self, state: GANState) -> nnx.State:
-        """The generator weights that samples are drawn from: the moving average when
-        ``config.ema > 0``, else the latest weights."""
-        return state.generator.params if state.g_ema is None else state.g_ema
+        """What samples are drawn with (``gan.generate(params, z)``): the moving average of G's
+        weights when ``config.ema > 0``, else the latest weights; with batch norm, together
+        with the stored statistics."""
+        weights = state.generator.params if state.g_ema is None else state.g_ema
+        return weights if state.g_stats is None else nnx.merge_state(weights, state.g_stats)
 
     def generator(self, state: GANState) -> nnx.Module:
         """The generator that samples come from, as an NNX module (a copy: changing it does not
@@ -167,7 +203,21 @@ class GAN:
 
     # -- the pure functions --------------------------------------------------------------------
     def _generate(self, g_params, z, labels=None):
+        if len(jax.tree.leaves(g_params)) != self._g_leaves:
+            raise ValueError(
+                "this generator normalises its layers with stored statistics: generate with "
+                "gan.sampling_params(state), which holds them, not with state.generator.params"
+            )
         return nnx.merge(self.g_def, g_params)(z, labels)
+
+    def _g_stats0(self) -> nnx.State:
+        """Placeholder statistics for G in training, made in the current trace (batch norm
+        overwrites them there; unread)."""
+        return jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), self._g_stats_shape)
+
+    def _generate_train(self, g_params, z, labels=None):
+        """G as training runs it: batch norm (if any) with the batch's own statistics."""
+        return nnx.merge(self._g_train_def, g_params, self._g_stats0())(z, labels)
 
     def _discriminate(self, d_params, x, labels=None):
         return nnx.merge(self.d_def, d_params)(x, labels)
@@ -198,7 +248,7 @@ class GAN:
         k_real, k_z, k_y, k_noise, k_gp = jax.random.split(key, 5)
         real, labels = self._real(k_real, batch, arrays)
         fake_labels = self._fake_labels(k_y, labels)
-        fake = self._generate(g_params, self.latent(k_z, batch), fake_labels)
+        fake = self._generate_train(g_params, self.latent(k_z, batch), fake_labels)
         both = _instance_noise(k_noise, jnp.concatenate([real, fake]), knobs.instance_noise)
         both_labels = None if fake_labels is None else jnp.concatenate([labels, fake_labels])
 
@@ -234,7 +284,7 @@ class GAN:
 
         def loss_fn(g_params):
             fake = _instance_noise(
-                k_noise, self._generate(g_params, z, labels), knobs.instance_noise)
+                k_noise, self._generate_train(g_params, z, labels), knobs.instance_noise)
             logits = self._discriminate(d_params, fake, labels)
             return losses.g_loss(self.config.loss, logits), logits
 
@@ -266,7 +316,8 @@ class GAN:
             decay = self.config.ema
             g_ema = jax.tree.map(lambda a, p: decay * a + (1 - decay) * p, g_ema,
                                  g_player.params)
-        new_state = GANState(g_player, d_player, state.knobs, state.step + 1, key, g_ema)
+        new_state = GANState(g_player, d_player, state.knobs, state.step + 1, key, g_ema,
+                             state.g_stats)
         return new_state, {**d_metrics, **g_metrics}
 
     def _lazy_r1(self, knobs: Knobs, step: jax.Array) -> Knobs:
@@ -327,7 +378,7 @@ class GAN:
             print(f"Interrupted: kept the {done} steps trained so far (at step {int(state.step)}).")
         finally:
             bar.close()
-        return state, _concat(chunks, state.step.shape)
+        return self.refresh_stats(state), _concat(chunks, state.step.shape)
 
 
 def _check_data(config: GANConfig, data) -> None:

@@ -22,6 +22,8 @@ from ganlab.config import PRESETS, GANConfig
         (dict(model="dcgan"), r"model must be 'mlp' for 2-D data 'ring'"),
         (dict(n_classes=10), r"n_classes must be 0 for 2-D data"),
         (dict(data="cifar"), r"data must be one of"),
+        (dict(g_hidden=-1), r"g_hidden must be an integer in \[0, 65536\] \(got -1\)"),
+        (dict(g_batchnorm=True), r"g_hidden and g_batchnorm are for the DCGAN's generator"),
     ],
 )
 def test_bad_values_name_the_field_value_and_range(changes, message):

@@ -137,3 +137,39 @@ def test_wrong_shapes_and_batch_are_clear_errors():
                    tiny_images(size=10))
     with pytest.raises(ValueError, match="the MLP GAN needs 2-D points"):
         ganlab.GAN(ganlab.preset("ring"), tiny_images())
+
+
+def test_batch_norm_uses_batch_statistics_in_training_and_recorded_ones_for_sampling():
+    x = jax.random.normal(jax.random.key(0), (64, 5, 5, 3)) * jnp.array([[[[1.0, 2, 5]]]]) + 3
+    norm = nets.use_batch_stats(nets.BatchNorm(3), True)
+    y = norm(x)  # training: each channel over batch and positions -> mean 0, variance 1
+    np.testing.assert_allclose(y.mean((0, 1, 2)), 0, atol=1e-5)
+    np.testing.assert_allclose(y.var((0, 1, 2)), 1, atol=1e-3)
+    np.testing.assert_allclose(norm.mean[...], x.mean((0, 1, 2)), rtol=1e-5)  # recorded
+    np.testing.assert_allclose(norm.var[...], x.var((0, 1, 2)), rtol=1e-5)
+    nets.use_batch_stats(norm, False)  # sampling: (x - recorded mean) / recorded std, per item
+    one = norm(x[:1])
+    np.testing.assert_allclose(one, y[:1], atol=1e-5)
+    np.testing.assert_allclose(
+        one, (x[:1] - x.mean((0, 1, 2), keepdims=True)) / x.std((0, 1, 2), keepdims=True),
+        atol=1e-3)
+
+
+def test_g_hidden_and_g_batchnorm_build_tf_gans_mnist_generator_shape():
+    config = ganlab.GANConfig(data="mnist", model="dcgan", latent_dim=16, width=8, conv_extra=1,
+                              g_hidden=32, g_batchnorm=True)
+    g = nets.make_generator(config, (28, 28, 1), rngs=nnx.Rngs(0))
+    assert g.hidden.kernel.shape == (16, 32) and g.dense.kernel.shape == (32, 7 * 7 * 16)
+    # one normalisation per hidden layer: hidden, dense, up1, refine1, up2, refine2
+    assert [n.mean.shape[0] for n in g.norms] == [32, 7 * 7 * 16, 8, 8, 4, 4]
+    assert not jax.tree.leaves(nnx.state(g.norms, nnx.Param))  # statistics, not weights
+    z = jax.random.normal(jax.random.key(1), (3, 16))
+    stages = list(g.stages(z))
+    assert [x.shape for _, x in stages][:2] == [(3, 32), (3, 7, 7, 16)]
+    np.testing.assert_array_equal(stages[-1][1], g(z))  # the stages are the forward pass
+    assert all("batch norm" in name for name, _ in stages[:-1])
+    plain = nets.make_generator(config.replace(g_hidden=0, g_batchnorm=False), (28, 28, 1),
+                                rngs=nnx.Rngs(0))
+    assert plain.hidden is None and plain.norms is None
+    with pytest.raises(ValueError, match="g_hidden must be"):
+        config.replace(g_hidden=-1)

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
 import ganlab
 from ganlab.training import METRICS
@@ -220,3 +221,47 @@ def test_lazy_r1_applies_k_times_the_penalty_on_every_kth_step_only():
         for got, ref in zip(d_params_after_step(lazy, state), want, strict=True):
             np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-7)
     assert float(lazy.step(start)[0].knobs.r1) == 0.5  # the knob itself is unchanged
+
+
+def test_batchnorm_generator_samples_with_standing_statistics_of_its_sampling_weights(tmp_path):
+    from ganlab import nets
+    from ganlab.training import STANDING_BATCH
+
+    config = ganlab.preset("digits", width=8, latent_dim=8, batch_size=16, g_hidden=16,
+                           g_batchnorm=True, ema=0.9)
+    gan = ganlab.GAN(config)
+    state, _ = gan.train(gan.init(0), 3, progress=False)
+    # the stored statistics: each layer's batch statistics over STANDING_BATCH fixed latents
+    # drawn through the moving-average weights
+    g = nets.use_batch_stats(nnx.merge(gan.g_def, gan.sampling_params(state)), True)
+    g(gan.latent(jax.random.split(jax.random.key(0))[0], STANDING_BATCH))
+    for got, want in zip(jax.tree.leaves(state.g_stats),
+                         jax.tree.leaves(nnx.state(g, nnx.BatchStat)), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # so a sample does not depend on the others in its batch: one alone == the same in a batch
+    params, z = gan.sampling_params(state), gan.latent(jax.random.key(3), 32)
+    np.testing.assert_allclose(gan.generate(params, z[:1]), gan.generate(params, z)[:1],
+                               atol=1e-5)
+    # a step leaves them as they were; train measures them afresh at its end
+    stepped, _ = gan.step(state)
+    np.testing.assert_array_equal(jax.tree.leaves(stepped.g_stats)[1],
+                                  jax.tree.leaves(state.g_stats)[1])
+    refreshed = gan.refresh_stats(stepped)
+    assert not np.allclose(jax.tree.leaves(refreshed.g_stats)[1],
+                           jax.tree.leaves(state.g_stats)[1])
+    with pytest.raises(ValueError, match="gan.sampling_params"):
+        gan.generate(state.generator.params, z)
+    run = ganlab.Run(gan, refreshed)
+    loaded = ganlab.load_run(run.save(tmp_path))
+    np.testing.assert_array_equal(loaded.sample(8, seed=1), run.sample(8, seed=1))
+
+
+def test_batchnorm_training_normalises_with_the_batchs_own_statistics():
+    config = ganlab.preset("digits", width=8, latent_dim=8, batch_size=16, g_batchnorm=True)
+    gan = ganlab.GAN(config)
+    state = gan.init(0)
+    z = gan.latent(jax.random.key(1), 16)
+    fakes = gan._generate_train(state.generator.params, z)
+    # with batch statistics a sample changes when the rest of its batch does
+    other = gan._generate_train(state.generator.params, z.at[1:].multiply(3.0))
+    assert not np.allclose(fakes[0], other[0], atol=1e-4)
