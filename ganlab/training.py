@@ -293,7 +293,10 @@ class GAN:
         return self._apply(player, grads, knobs.lr_g), metrics
 
     def step(self, state: GANState) -> tuple[GANState, dict]:
-        """One jit-compiled training step; returns the new state and this step's metrics."""
+        """One jit-compiled training step; returns the new state and this step's metrics.
+
+        With batch norm in G, sampling statistics stay as they were: ``train`` measures them
+        afresh at its end; after single steps call ``refresh_stats`` before sampling."""
         return self._step_jit(state, self.arrays)
 
     def _step(self, state: GANState, arrays=None) -> tuple[GANState, dict]:
