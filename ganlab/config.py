@@ -29,6 +29,8 @@ class GANConfig:
     conv_extra: int = 0  # DCGAN only: extra 3x3 convs at each of G's resolutions and after D's last
     g_hidden: int = 0  # DCGAN only: units of a dense layer between z and G's first feature map
     g_batchnorm: bool = False  # DCGAN only: batch normalisation of G's hidden layers
+    codes: int = 0  # InfoGAN: z's first `codes` entries are a one-hot categorical code
+    info_weight: float = 1.0  # lambda of InfoGAN's code-recovery loss (used when codes > 0)
     activation: str = "relu"  # hidden activation of the MLPs
     n_classes: int = 0  # > 0 makes a class-conditional GAN (image data sets carry labels)
     spectral_norm: bool = False  # spectral normalization of the discriminator's layers
@@ -61,6 +63,8 @@ class GANConfig:
         _range("depth", self.depth, 1, 32, "typical values are 2 to 4")
         _range("conv_extra", self.conv_extra, 0, 8, "0 is the plain DCGAN; 1 or 2 go deeper")
         _range("g_hidden", self.g_hidden, 0, 1 << 16, "0 = none; TF-GAN's MNIST G uses 1024")
+        _range("codes", self.codes, 0, self.latent_dim - 1,
+               "0 = none; 10 for MNIST's digits; it must leave room for Gaussian latents")
         _range("n_classes", self.n_classes, 0, 1000, "0 means unconditional")
         _range("k_d", self.k_d, 1, 100, "typical values are 1 to 5")
         _range("r1_every", self.r1_every, 1, 1000, "1 = every step; 16 is StyleGAN2's choice")
@@ -78,7 +82,7 @@ class GANConfig:
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema must be in [0, 1) (got {self.ema}); 0 switches it off, "
                              "0.999 is typical for images")
-        for name in ("r1", "gp", "instance_noise"):
+        for name in ("r1", "gp", "instance_noise", "info_weight"):
             value = getattr(self, name)
             if not value >= 0:
                 raise ValueError(f"{name} must be >= 0 (got {value}); 0 switches it off")
@@ -98,6 +102,11 @@ class GANConfig:
                 f"g_hidden and g_batchnorm are for the DCGAN's generator (got g_hidden="
                 f"{self.g_hidden}, g_batchnorm={self.g_batchnorm} with model 'mlp'); "
                 "the MLP's hidden layers are set by width and depth"
+            )
+        if self.codes and (self.model != "dcgan" or self.n_classes):
+            raise ValueError(
+                f"codes (InfoGAN) need the unconditional DCGAN (got codes={self.codes} with "
+                f"model {self.model!r}, n_classes={self.n_classes}); with labels, use n_classes"
             )
         if self.n_classes and not is_image:
             raise ValueError(

@@ -188,8 +188,18 @@ def load(name: str, **kwargs):
     return toy(name, **kwargs)
 
 
-def latent_sampler(kind: str, dim: int):
-    """``sample(key, n) -> z [n, dim]`` for the latent distribution ``kind``."""
+def latent_sampler(kind: str, dim: int, codes: int = 0):
+    """``sample(key, n) -> z [n, dim]`` for the latent distribution ``kind``; with ``codes``
+    the first ``codes`` entries are instead a one-hot code drawn uniformly (InfoGAN)."""
+    if codes:
+        rest = latent_sampler(kind, dim - codes)
+
+        def sample(key, n):
+            key_code, key_rest = jax.random.split(key)
+            code = jax.random.randint(key_code, (n,), 0, codes)
+            return jnp.concatenate([jax.nn.one_hot(code, codes), rest(key_rest, n)], -1)
+
+        return sample
     if kind == "gaussian":
         return lambda key, n: jax.random.normal(key, (n, dim))
     if kind == "uniform":

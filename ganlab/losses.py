@@ -56,6 +56,14 @@ def g_loss(kind: str, fake_logits: jax.Array) -> jax.Array:
     raise ValueError(f"unknown loss {kind!r}")
 
 
+def info_loss(code_logits: jax.Array, z: jax.Array) -> jax.Array:
+    """InfoGAN's code-recovery loss (Chen et al. 2016): the cross-entropy of D's guess
+    ``code_logits [B, K]`` of the code that ``z``'s first K (one-hot) entries hold; minimising it
+    maximises a lower bound on the mutual information I(code; G(z))."""
+    codes = z[:, : code_logits.shape[-1]]
+    return -jnp.mean(jnp.sum(codes * jax.nn.log_softmax(code_logits), -1))
+
+
 def _input_gradients(discriminator: Callable, x: jax.Array, labels=None) -> jax.Array:
     """d logit / d x for every sample, ``[B, ...]`` flattened to ``[B, -1]``."""
     grads = jax.grad(lambda x: jnp.sum(discriminator(x, labels)))(x)

@@ -246,6 +246,8 @@ class ConvDiscriminator(nnx.Module):
         self.out = dense(features, 1, rngs=rngs)
         self.embed = (nnx.Embed(config.n_classes, features, rngs=rngs)
                       if config.n_classes else None)
+        # InfoGAN's Q head: which code made this image (logits), from D's features
+        self.code = dense(features, config.codes, rngs=rngs) if config.codes else None
 
     def features(self, x: jax.Array) -> jax.Array:
         x = jax.nn.leaky_relu(self.conv1(x), 0.2)
@@ -254,11 +256,16 @@ class ConvDiscriminator(nnx.Module):
         return x.reshape(x.shape[0], -1)
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
+        return self.logits_and_codes(x, labels)[0]
+
+    def logits_and_codes(self, x: jax.Array, labels: jax.Array | None = None):
+        """The logit ``[B]`` and, with InfoGAN codes, the code logits ``[B, codes]`` (else
+        None), from one pass through the features."""
         h = self.features(x)
         logit = self.out(h)[:, 0]
         if self.embed is not None:
             logit = logit + jnp.sum(self.embed(labels) * h, -1)
-        return logit
+        return logit, None if self.code is None else self.code(h)
 
 
 def make_generator(config: GANConfig, sample_shape: tuple[int, ...], *, rngs: nnx.Rngs):

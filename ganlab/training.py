@@ -96,7 +96,7 @@ class GAN:
                 f"{self.data.n_classes} classes"
             )
         self.k_d_max = max(config.k_d, k_d_max or 1)
-        self.latent = latent_sampler(config.latent, config.latent_dim)
+        self.latent = latent_sampler(config.latent, config.latent_dim, config.codes)
         shape = self.data.shape
         g = nnx.eval_shape(lambda: make_generator(config, shape, rngs=nnx.Rngs(0)))
         self.g_def, g_state = nnx.split(g)  # sampling: weights and stored statistics in one
@@ -248,15 +248,19 @@ class GAN:
         k_real, k_z, k_y, k_noise, k_gp = jax.random.split(key, 5)
         real, labels = self._real(k_real, batch, arrays)
         fake_labels = self._fake_labels(k_y, labels)
-        fake = self._generate_train(g_params, self.latent(k_z, batch), fake_labels)
+        z = self.latent(k_z, batch)
+        fake = self._generate_train(g_params, z, fake_labels)
         both = _instance_noise(k_noise, jnp.concatenate([real, fake]), knobs.instance_noise)
         both_labels = None if fake_labels is None else jnp.concatenate([labels, fake_labels])
 
         def loss_fn(d_params):
             disc = lambda x, y=None: self._discriminate(d_params, x, y)  # noqa: E731
-            logits = disc(both, both_labels)
+            logits, code_logits = nnx.merge(self.d_def, d_params).logits_and_codes(
+                both, both_labels) if cfg.codes else (disc(both, both_labels), None)
             real_logits, fake_logits = logits[:batch], logits[batch:]
             loss = losses.d_loss(cfg.loss, real_logits, fake_logits)
+            if cfg.codes:
+                loss += cfg.info_weight * losses.info_loss(code_logits[batch:], z)
             loss += jax.lax.cond(
                 knobs.r1 > 0,
                 lambda: 0.5 * knobs.r1 * losses.r1_penalty(disc, both[:batch], labels),
@@ -285,8 +289,12 @@ class GAN:
         def loss_fn(g_params):
             fake = _instance_noise(
                 k_noise, self._generate_train(g_params, z, labels), knobs.instance_noise)
-            logits = self._discriminate(d_params, fake, labels)
-            return losses.g_loss(self.config.loss, logits), logits
+            if not self.config.codes:
+                logits = self._discriminate(d_params, fake, labels)
+                return losses.g_loss(self.config.loss, logits), logits
+            logits, code_logits = nnx.merge(self.d_def, d_params).logits_and_codes(fake)
+            info = self.config.info_weight * losses.info_loss(code_logits, z)
+            return losses.g_loss(self.config.loss, logits) + info, logits
 
         (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(player.params)
         metrics = dict(g_loss=loss, d_fake_g=jnp.mean(jax.nn.sigmoid(logits)))

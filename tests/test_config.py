@@ -51,3 +51,16 @@ def test_batch_larger_than_the_data_is_refused():
     data = ganlab.data.points([[0, 0], [1, 1]])
     # points are sampled with noise (infinite data): fine; a small image set is not.
     ganlab.GAN(GANConfig(data="points", batch_size=8), data)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(codes=64), r"codes must be an integer in \[0, 63\] \(got 64\)"),
+        (dict(codes=10, n_classes=10), r"codes \(InfoGAN\) need the unconditional DCGAN"),
+        (dict(info_weight=-1.0), r"info_weight must be >= 0"),
+    ],
+)
+def test_infogan_codes_are_checked(changes, message):
+    with pytest.raises(ValueError, match=message):
+        ganlab.preset("mnist", **changes)

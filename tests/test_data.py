@@ -60,3 +60,14 @@ def test_unknown_toy_and_latent():
         data.latent_sampler("cauchy", 2)
     z = data.latent_sampler("uniform", 3)(jax.random.key(0), 1000)
     assert z.shape == (1000, 3) and float(abs(z).max()) <= 1.0
+
+
+def test_latent_with_codes_starts_with_a_uniform_one_hot_code():
+    sample = data.latent_sampler("gaussian", 12, codes=4)
+    z = np.asarray(sample(jax.random.key(0), 4000))
+    assert z.shape == (4000, 12)
+    code = z[:, :4]
+    assert set(np.unique(code)) == {0.0, 1.0} and (code.sum(1) == 1).all()
+    np.testing.assert_allclose(np.bincount(code.argmax(1)) / 4000, 0.25, atol=0.03)
+    assert abs(z[:, 4:].std() - 1) < 0.05  # the rest stays N(0, I)
+    np.testing.assert_array_equal(sample(jax.random.key(0), 4000), z)

@@ -118,3 +118,11 @@ def test_instance_noise_has_the_asked_std_and_zero_std_is_identity():
     noisy = losses.instance_noise(jax.random.key(1), x, 0.5)
     assert abs(float(jnp.std(noisy)) - 0.5) < 0.01
     assert jnp.array_equal(losses.instance_noise(jax.random.key(1), x, 0.0), x)
+
+
+def test_info_loss_is_the_cross_entropy_of_the_code_by_hand():
+    # softmax([0, log 3]) = [1/4, 3/4]: code 1 costs -log(3/4), code 0 costs -log(1/4)
+    logits = jnp.array([[0.0, math.log(3.0)], [0.0, math.log(3.0)]])
+    z = jnp.array([[0.0, 1.0, 0.7], [1.0, 0.0, -0.2]])  # one-hot code first, then Gaussian
+    expected = (-math.log(3 / 4) - math.log(1 / 4)) / 2
+    assert float(losses.info_loss(logits, z)) == pytest.approx(expected, rel=1e-6)

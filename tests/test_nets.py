@@ -173,3 +173,14 @@ def test_g_hidden_and_g_batchnorm_build_tf_gans_mnist_generator_shape():
     assert plain.hidden is None and plain.norms is None
     with pytest.raises(ValueError, match="g_hidden must be"):
         config.replace(g_hidden=-1)
+
+
+def test_infogan_discriminator_has_a_code_head_beside_its_logit():
+    config = ganlab.GANConfig(data="mnist", model="dcgan", latent_dim=16, width=8, codes=10)
+    d = nets.make_discriminator(config, (28, 28, 1), rngs=nnx.Rngs(0))
+    x = jax.random.normal(jax.random.key(0), (3, 28, 28, 1))
+    logit, code_logits = d.logits_and_codes(x)
+    assert code_logits.shape == (3, 10)
+    np.testing.assert_array_equal(logit, d(x))
+    plain = nets.make_discriminator(config.replace(codes=0), (28, 28, 1), rngs=nnx.Rngs(0))
+    assert plain.logits_and_codes(x)[1] is None

@@ -265,3 +265,17 @@ def test_batchnorm_training_normalises_with_the_batchs_own_statistics():
     # with batch statistics a sample changes when the rest of its batch does
     other = gan._generate_train(state.generator.params, z.at[1:].multiply(3.0))
     assert not np.allclose(fakes[0], other[0], atol=1e-4)
+
+
+@pytest.mark.parametrize("info_weight, recovered", [(1.0, True), (0.0, False)])
+def test_infogan_discriminator_learns_to_read_the_code_back(info_weight, recovered):
+    config = ganlab.preset("digits", width=8, latent_dim=8, batch_size=32, r1=0.0, codes=4,
+                           info_weight=info_weight)
+    gan = ganlab.GAN(config)
+    state, _ = gan.train(gan.init(0), 300, progress=False)
+    z = gan.latent(jax.random.key(9), 512)
+    _, code_logits = gan.discriminator(state).logits_and_codes(
+        gan.generate(gan.sampling_params(state), z))
+    accuracy = float(np.mean(np.argmax(code_logits, -1) == np.argmax(z[:, :4], -1)))
+    # with the loss, G and D's Q head agree on a code for each sample (chance: 1 in 4)
+    assert (accuracy > 0.9) if recovered else (accuracy < 0.5)
