@@ -180,8 +180,7 @@ class GAN:
         labels = None
         if self.config.n_classes:
             labels = jax.random.randint(key_y, (STANDING_BATCH,), 0, self.config.n_classes)
-        weights = state.generator.params if state.g_ema is None else state.g_ema
-        g = nnx.merge(self._g_train_def, weights, self._g_stats0())
+        g = nnx.merge(self._g_train_def, self._sampling_weights(state), self._g_stats0())
         g(self.latent(key_z, STANDING_BATCH), labels)
         return state._replace(g_stats=nnx.state(g, nnx.BatchStat))
 
@@ -189,8 +188,12 @@ class GAN:
         """What samples are drawn with (``gan.generate(params, z)``): the moving average of G's
         weights when ``config.ema > 0``, else the latest weights; with batch norm, together
         with the stored statistics."""
-        weights = state.generator.params if state.g_ema is None else state.g_ema
+        weights = self._sampling_weights(state)
         return weights if state.g_stats is None else nnx.merge_state(weights, state.g_stats)
+
+    @staticmethod
+    def _sampling_weights(state: GANState) -> nnx.State:
+        return state.generator.params if state.g_ema is None else state.g_ema
 
     def generator(self, state: GANState) -> nnx.Module:
         """The generator that samples come from, as an NNX module (a copy: changing it does not
@@ -221,6 +224,12 @@ class GAN:
 
     def _discriminate(self, d_params, x, labels=None):
         return nnx.merge(self.d_def, d_params)(x, labels)
+
+    def _logits_and_codes(self, d_params, x, labels=None):
+        """D's logits and, with InfoGAN codes, its code logits (else None), in one pass."""
+        if not self.config.codes:
+            return self._discriminate(d_params, x, labels), None
+        return nnx.merge(self.d_def, d_params).logits_and_codes(x, labels)
 
     def _sample(self, state: GANState, n: int, key: jax.Array, labels=None):
         key_z, key_y = jax.random.split(key)
@@ -255,8 +264,7 @@ class GAN:
 
         def loss_fn(d_params):
             disc = lambda x, y=None: self._discriminate(d_params, x, y)  # noqa: E731
-            logits, code_logits = nnx.merge(self.d_def, d_params).logits_and_codes(
-                both, both_labels) if cfg.codes else (disc(both, both_labels), None)
+            logits, code_logits = self._logits_and_codes(d_params, both, both_labels)
             real_logits, fake_logits = logits[:batch], logits[batch:]
             loss = losses.d_loss(cfg.loss, real_logits, fake_logits)
             if cfg.codes:
@@ -289,12 +297,11 @@ class GAN:
         def loss_fn(g_params):
             fake = _instance_noise(
                 k_noise, self._generate_train(g_params, z, labels), knobs.instance_noise)
-            if not self.config.codes:
-                logits = self._discriminate(d_params, fake, labels)
-                return losses.g_loss(self.config.loss, logits), logits
-            logits, code_logits = nnx.merge(self.d_def, d_params).logits_and_codes(fake)
-            info = self.config.info_weight * losses.info_loss(code_logits, z)
-            return losses.g_loss(self.config.loss, logits) + info, logits
+            logits, code_logits = self._logits_and_codes(d_params, fake, labels)
+            loss = losses.g_loss(self.config.loss, logits)
+            if self.config.codes:
+                loss += self.config.info_weight * losses.info_loss(code_logits, z)
+            return loss, logits
 
         (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(player.params)
         metrics = dict(g_loss=loss, d_fake_g=jnp.mean(jax.nn.sigmoid(logits)))
