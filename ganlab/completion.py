@@ -112,8 +112,9 @@ def completion_loss(generated: jax.Array, target: jax.Array, mask: jax.Array, z:
 _ADAM = optax.scale_by_adam()
 
 
-def _step(generate, params, z, opt_state, target, mask, labels, lr, prior):
-    """One Adam step on the loss summed over images; returns each image's visible MSE at z."""
+def _step(generate, params, z, opt_state, target, mask, labels, lr, prior, free):
+    """One Adam step on the loss summed over images, moving only the entries of z where
+    ``free`` is 1; returns each image's visible MSE at z."""
     def loss_fn(z):
         generated = generate(params, z, labels)
         visible = jnp.sum(mask * (generated - target) ** 2, axis=(1, 2, 3))
@@ -122,7 +123,7 @@ def _step(generate, params, z, opt_state, target, mask, labels, lr, prior):
     (_, visible), grads = jax.value_and_grad(loss_fn, has_aux=True)(z)
     updates, opt_state = _ADAM.update(grads, opt_state)
     n_visible = jnp.maximum(jnp.sum(mask, axis=(1, 2, 3)), 1.0)
-    return z - lr * updates, opt_state, visible / n_visible
+    return z - lr * free * updates, opt_state, visible / n_visible
 
 
 _jit_step = jax.jit(_step, static_argnums=0)
@@ -152,6 +153,9 @@ def complete(run, images, mask, *, labels=None, restarts: int = 8, steps: int = 
       steps: Adam steps on z with learning rate ``lr``.
       prior: weight of ``||z||^2`` (Gaussian prior on z; 0 = none).
       seed: seeds the starting z (same seed, same result).
+
+    With InfoGAN codes (``run.config.codes``) each restart keeps the one-hot code it drew and
+    the search moves only the noise entries of z.
     """
     for name, value, low in (("restarts", restarts, 1), ("steps", steps, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -175,11 +179,12 @@ def complete(run, images, mask, *, labels=None, restarts: int = 8, steps: int = 
     z = run.gan.latent(jax.random.key(seed), batch * restarts)
     params = run.gan.sampling_params(run.state)
     opt_state = _ADAM.init(z)
+    free = (jnp.arange(z.shape[-1]) >= run.config.codes).astype(z.dtype)[None]  # 0 on code
     generate = run.gan.generate
     history = []
     for _ in range(steps):  # Python loop over one jitted step (convs in a rolled scan are slow)
         z, opt_state, visible = _jit_step(generate, params, z, opt_state, target, tiled_mask,
-                                          labels, lr, prior)
+                                          labels, lr, prior, free)
         history.append(visible)  # the MSE at z before this step's update
     n_visible = np.maximum(np.asarray(tiled_mask).sum((1, 2, 3)), 1.0)
     generated = np.asarray(generate(params, z, labels))

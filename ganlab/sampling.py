@@ -21,16 +21,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ganlab.data import latent_sampler
 
-def truncate(z: jax.Array, psi: float) -> jax.Array:
+
+def truncate(z: jax.Array, psi: float, codes: int = 0) -> jax.Array:
     """``psi * z``: shrink latents toward the mean 0 (the truncation trick, ``0 <= psi <= 1``).
 
     ``psi = 1`` leaves ``z`` unchanged (full diversity); ``psi = 0`` maps every ``z`` to the
-    mean latent (one "average" sample).
+    mean latent (one "average" sample). With InfoGAN ``codes``, z's first ``codes`` entries are
+    a one-hot code, not noise: they are kept, so ``psi = 0`` leaves one sample per code.
     """
     if not isinstance(psi, jax.core.Tracer) and not 0 <= float(psi) <= 1:
         raise ValueError(f"psi must be in [0, 1] (got {psi}); 1 = no truncation, 0.7 is typical")
-    return psi * z
+    if not codes:
+        return psi * z
+    return jnp.concatenate([z[..., :codes], psi * z[..., codes:]], axis=-1)
 
 
 def lerp(z0: jax.Array, z1: jax.Array, t) -> jax.Array:
@@ -97,7 +102,7 @@ class LatentDirections(NamedTuple):
 
 
 def latent_directions(generate, latent_dim: int, k: int = 3, *, n: int = 32,
-                      key: jax.Array | int = 0, labels=None) -> LatentDirections:
+                      key: jax.Array | int = 0, labels=None, codes: int = 0) -> LatentDirections:
     """The ``k`` latent directions that change ``generate``'s output most, on average.
 
     Computes ``M = (1/n) sum_i J(z_i)^T J(z_i)`` (``J = d G / d z``, the output flattened) over
@@ -113,14 +118,17 @@ def latent_directions(generate, latent_dim: int, k: int = 3, *, n: int = 32,
       n: how many latents the average runs over.
       key: a key or seed for those latents.
       labels: ``[n]`` class labels for a conditional generator, else ``None``.
+      codes: InfoGAN's one-hot code size: z's first ``codes`` entries are drawn as a code and
+        the directions span only the noise entries after them (they are 0 on the code).
     """
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= latent_dim:
-        raise ValueError(f"k must be an integer in [1, {latent_dim}] (got {k!r})")
+    noise_dim = latent_dim - codes
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= noise_dim:
+        raise ValueError(f"k must be an integer in [1, {noise_dim}] (got {k!r})")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer (got {n!r})")
     key = jax.random.key(key) if isinstance(key, int) else key
-    z = jax.random.normal(key, (n, latent_dim))
-    basis = jnp.eye(latent_dim)
+    z = latent_sampler("gaussian", latent_dim, codes)(key, n)
+    basis = jnp.eye(latent_dim)[codes:]  # the noise axes
 
     def gram(z_i, label):  # J^T J at one latent, from d forward-mode products (one per axis)
         def flat(z_one):
@@ -138,7 +146,7 @@ def latent_directions(generate, latent_dim: int, k: int = 3, *, n: int = 32,
     m = np.asarray(grams.mean(0), np.float64)
     values, vectors = np.linalg.eigh((m + m.T) / 2)
     order = np.argsort(values)[::-1][:k]
-    vectors = vectors[:, order].T
+    vectors = np.pad(vectors[:, order].T, ((0, 0), (codes, 0)))  # 0 on the code entries
     vectors *= np.where(vectors.sum(1, keepdims=True) < 0, -1.0, 1.0)  # a fixed sign per vector
     return LatentDirections(vectors.astype(np.float32), values[order].astype(np.float32))
 
@@ -158,6 +166,7 @@ class LatentGrid:
         self.run, self.n = run, n
         config = run.config
         self.latent_dim, self.n_classes = config.latent_dim, config.n_classes
+        self.codes = config.codes
         if directions is None:
             directions = np.zeros((0, config.latent_dim), np.float32)
         directions = np.asarray(directions, np.float32)
@@ -174,7 +183,7 @@ class LatentGrid:
         key = jax.random.key(seed)
         z = self.run.gan.latent(key, self.n)
         offsets = self._offsets(offsets)
-        return truncate(z + (offsets @ self.directions)[None], psi)
+        return truncate(z + (offsets @ self.directions)[None], psi, self.codes)
 
     def _offsets(self, offsets) -> jax.Array:
         k = self.directions.shape[0]
@@ -189,7 +198,7 @@ class LatentGrid:
     def _grid(self, params, seed, offsets, psi, labels):
         self.traces += 1  # runs only while tracing
         z = self.run.gan.latent(jax.random.key(seed), self.n)
-        z = psi * (z + (offsets @ self.directions)[None])
+        z = truncate(z + (offsets @ self.directions)[None], psi, self.codes)
         return self.run.gan._generate(params, z, labels)
 
     def images(self, seed: int = 0, offsets=None, psi: float = 1.0,

@@ -81,7 +81,8 @@ class LatentExplorer:
         config = self.run.config
         labels = (np.arange(32) % config.n_classes) if config.n_classes else None
         self.found = latent_directions(generator_fn(self.run), config.latent_dim,
-                                       n_directions, n=32, key=0, labels=labels)
+                                       n_directions, n=32, key=0, labels=labels,
+                                       codes=config.codes)
         self.grid = LatentGrid(self.run, n, self.found.vectors)
         self.seed = widgets.IntSlider(0, min=0, max=999, description="seed")
         self.seed.add_class("ganlab-redraws")  # the browser test moves it, expects a new grid

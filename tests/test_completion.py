@@ -112,6 +112,22 @@ def test_the_best_restart_is_kept(tiny_run):
                                                                        errors.argmin(1)])
 
 
+def test_completion_keeps_each_restarts_infogan_code():
+    import jax
+
+    gan = ganlab.GAN(ganlab.preset("digits", width=8, latent_dim=8, codes=3))
+    run = ganlab.Run(gan, gan.init(0))
+    target = np.asarray(run.sample(2, seed=4))
+    mask = completion.make_mask("centre", (8, 8), size=0.5)
+    result = completion.complete(run, target, mask, restarts=3, steps=20, lr=0.1, seed=1)
+    starts = np.asarray(gan.latent(jax.random.key(1), 6)).reshape(2, 3, 8)
+    codes = result.z[:, :3]
+    assert set(np.unique(codes)) == {0.0, 1.0} and (codes.sum(1) == 1).all()  # still one-hot
+    assert all(any((codes[b] == s[:3]).all() for s in starts[b]) for b in range(2))
+    assert not np.allclose(result.z[:, 3:], starts[:, 0, 3:])  # the noise moved
+    assert np.all(result.history[-1] < result.history[0])
+
+
 def test_complete_checks_its_arguments(tiny_run):
     images = np.zeros((2, 8, 8, 1), np.float32)
     mask = completion.make_mask("centre", (8, 8))

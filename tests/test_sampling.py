@@ -20,6 +20,12 @@ def test_truncate_scales_and_validates():
         truncate(z, 1.5)
 
 
+def test_truncate_keeps_infogan_codes_and_shrinks_only_the_noise():
+    z = jnp.array([[0.0, 1.0, 2.0, -4.0]])  # a 2-way one-hot code, then 2 noise entries
+    np.testing.assert_allclose(truncate(z, 0.5, codes=2), [[0.0, 1.0, 1.0, -2.0]])
+    np.testing.assert_allclose(truncate(z, 0.0, codes=2), [[0.0, 1.0, 0.0, 0.0]])
+
+
 def test_lerp_hand_values_and_shapes():
     z0, z1 = jnp.array([0.0, 2.0]), jnp.array([4.0, 0.0])
     np.testing.assert_allclose(lerp(z0, z1, 0.25), [1.0, 1.5])
@@ -82,6 +88,19 @@ def test_latent_directions_of_a_linear_generator_are_its_singular_vectors():
         latent_directions(generate, 3, k=4)
 
 
+def test_latent_directions_leave_infogan_codes_alone():
+    # z = [2-way code, 3 noise entries]; G reads both, and the code axis 0 has the largest gain.
+    a = np.array([[9.0, 0, 3.0, 0, 0], [0, 0, 0, 0, 1.0], [0, 5.0, 0, 2.0, 0]], np.float32)
+    generate = lambda z: (z @ jnp.asarray(a).T).reshape(-1, 3, 1, 1)  # noqa: E731
+    found = latent_directions(generate, 5, k=3, n=4, codes=2)
+    assert found.vectors.shape == (3, 5)
+    np.testing.assert_array_equal(found.vectors[:, :2], 0.0)  # never along the code
+    np.testing.assert_allclose(np.abs(found.vectors[:, 2:]), np.eye(3), atol=1e-5)
+    np.testing.assert_allclose(found.strength, [9.0, 4.0, 1.0], rtol=1e-5)
+    with pytest.raises(ValueError, match=r"k must be an integer in \[1, 3\]"):
+        latent_directions(generate, 5, k=4, codes=2)
+
+
 # -- the jitted grid on a tiny untrained DCGAN ------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_run():
@@ -112,6 +131,17 @@ def test_latent_grid_equals_generator_of_its_latents_and_compiles_once(tiny_run)
     assert grid.traces == 1
     with pytest.raises(ValueError, match=r"offsets must have shape \[2\]"):
         grid.images(0, [1.0])
+
+
+def test_latent_grid_truncates_the_noise_and_keeps_infogan_codes():
+    gan = ganlab.GAN(ganlab.preset("digits", width=8, latent_dim=6, codes=3))
+    run = ganlab.Run(gan, gan.init(0))
+    grid = LatentGrid(run, 8)
+    z = np.asarray(grid.latents(2, psi=0.0))
+    assert set(np.unique(z[:, :3])) == {0.0, 1.0} and (z[:, :3].sum(1) == 1).all()
+    np.testing.assert_array_equal(z[:, 3:], 0.0)
+    expected = gan.generate(gan.sampling_params(run.state), jnp.asarray(z))
+    np.testing.assert_allclose(grid.images(2, psi=0.0), expected, atol=1e-5)
 
 
 def test_latent_grid_conditional_labels(tiny_conditional):
