@@ -16,7 +16,7 @@ import time
 
 import jax
 
-from ganlab.playground import Playground
+from ganlab.ui.playground import Playground
 
 
 def timed(fn, n: int) -> tuple[float, float]:

@@ -26,8 +26,8 @@ import statistics
 import jax
 from timing import interleave, machine, ratios, table
 
-from ganlab.pretrained import available, load_pretrained
-from ganlab.sampling_widgets import class_picker, interpolation, latent_explorer
+from ganlab.core.pretrained import available, load_pretrained
+from ganlab.ui.sampling_widgets import class_picker, interpolation, latent_explorer
 
 GOAL_MS = 50.0
 

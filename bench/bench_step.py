@@ -20,20 +20,21 @@ import jax.numpy as jnp
 from timing import machine, table
 
 import ganlab
-from ganlab import losses, training
+from ganlab import losses
+from ganlab.core import engine
 
 
 def compiled_chunk(config: ganlab.GANConfig, always_draw_noise: bool = False):
     gan = ganlab.GAN(config)
     state = gan.init(0)
     n = jnp.asarray(gan.chunk, jnp.int32)
-    skip_noise = training._instance_noise
+    skip_noise = engine._instance_noise
     if always_draw_noise:
-        training._instance_noise = losses.instance_noise
+        engine._instance_noise = losses.instance_noise
     try:
         chunk = gan._scan_chunk.lower(state, n).compile()
     finally:
-        training._instance_noise = skip_noise
+        engine._instance_noise = skip_noise
     return chunk, state, gan.chunk
 
 

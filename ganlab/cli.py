@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlab.config import PRESETS, GANConfig, preset
+from ganlab.core.config import PRESETS, GANConfig, preset
 
 
 def _config(name_or_file: str, overrides: list[str]) -> GANConfig:
@@ -30,7 +30,7 @@ def _config(name_or_file: str, overrides: list[str]) -> GANConfig:
 
 
 def _train(args) -> None:
-    from ganlab.runs import train
+    from ganlab.core.runs import train
 
     config = _config(args.config, args.set)
     run = train(config, args.steps, seed=args.seed, progress=not args.quiet)
@@ -40,18 +40,10 @@ def _train(args) -> None:
     print("mean of the last 100 steps: " + ", ".join(f"{k}={v:.3f}" for k, v in last.items()))
 
 
-def _load(name_or_dir: str):
-    from ganlab.checkpoints import load_run
-    from ganlab.pretrained import load_pretrained
-
-    path = Path(name_or_dir)
-    if path.exists():
-        return load_run(path)
-    return load_pretrained(name_or_dir)
-
-
 def _sample(args) -> None:
-    run = _load(args.run)
+    from ganlab.core.pretrained import open_run
+
+    run = open_run(args.run)
     labels = None if args.label is None else np.full(args.n, args.label)
     samples = run.sample(args.n, seed=args.seed, labels=labels)
     out = Path(args.out)
@@ -60,11 +52,11 @@ def _sample(args) -> None:
         np.save(out, samples, allow_pickle=False)
     elif out.suffix == ".png":
         if samples.ndim == 4:
-            from ganlab.plots import save_image_grid
+            from ganlab.ui.plots import save_image_grid
 
             save_image_grid(samples, out)
         else:
-            from ganlab.plots import save_points
+            from ganlab.ui.plots import save_points
 
             save_points(samples, run.gan.data, out)
     else:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from ganlab import autoencoders as ae
+from ganlab.lessons import autoencoders as ae
 
 
 def tiny_images(n=64, seed=0):

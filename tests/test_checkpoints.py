@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import ganlab
-from ganlab import checkpoints
 from ganlab.cli import main
+from ganlab.core import checkpoints
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert main(["train", "ring", "--steps", "5", "--set", "lr_d=0", "--out", str(tmp_path)]) == 2
     assert "lr_d must be > 0" in capsys.readouterr().err
     assert main(["sample", "no_such_model", "--out", str(tmp_path / "x.npy")]) == 2
-    assert "no pretrained run named 'no_such_model'" in capsys.readouterr().err
+    assert "'no_such_model' is neither a saved run" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "train" in capsys.readouterr().out

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from ganlab import classifier as clf
-from ganlab.checkpoints import CheckpointError
-from ganlab.images import load_image_set
+from ganlab.core.checkpoints import CheckpointError
+from ganlab.core.images import load_image_set
+from ganlab.tasks import classifier as clf
 
 DATA_DIR = os.environ.get("GANLAB_DATA_DIR")
 HAS_MNIST = bool(DATA_DIR) and (Path(DATA_DIR) / "mnist" / "t10k-images-idx3-ubyte.gz").is_file()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import ganlab
-from ganlab import completion
-from ganlab.runs import Run
+from ganlab.core.runs import Run
+from ganlab.tasks import completion
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import pytest
 
 import ganlab
-from ganlab.config import PRESETS, GANConfig
+from ganlab.core.config import PRESETS, GANConfig
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ganlab import dirac
+from ganlab.lessons import dirac
 
 
 def test_f_derivatives_at_zero():

@@ -10,8 +10,9 @@ import jax
 import numpy as np
 import pytest
 
-from ganlab import data, images
-from ganlab.images import ChecksumError, DataUnavailable, load_image_set, parse_idx
+from ganlab import data
+from ganlab.core import images
+from ganlab.core.images import ChecksumError, DataUnavailable, load_image_set, parse_idx
 
 DATA_DIR = os.environ.get("GANLAB_DATA_DIR")
 HAS_DATA = bool(DATA_DIR) and all(

@@ -9,7 +9,7 @@ import pytest
 from jax.test_util import check_grads
 
 from ganlab import losses
-from ganlab.config import LOSSES
+from ganlab.core.config import LOSSES
 
 
 def logit(p):

@@ -10,8 +10,8 @@ import pytest
 from flax import nnx
 
 import ganlab
-from ganlab import nets
-from ganlab.images import ImageSet
+from ganlab.core import nets
+from ganlab.core.images import ImageSet
 
 
 def tiny_images(n=64, size=8, classes=10):

@@ -7,10 +7,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ganlab import load_run, pretrained
-from ganlab.playground import Playground
-from ganlab.playground_core import Session
-from ganlab.playground_sweep import SweepView
+from ganlab import load_run
+from ganlab.core import pretrained
+from ganlab.ui.playground import Playground
+from ganlab.ui.session import Session
+from ganlab.ui.sweep_view import SweepView
 
 
 def leaves(tree):

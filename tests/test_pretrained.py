@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import ganlab
-from ganlab import quality
-from ganlab.pretrained import WEIGHTS, available, load_pretrained
+from ganlab.core.pretrained import WEIGHTS, available, load_pretrained
+from ganlab.tasks import quality
 
 GENERATORS = {  # name -> (preset, image shape)
     "digits": ("digits", (8, 8, 1)),
@@ -53,7 +53,7 @@ def test_file_is_small_pickle_free_and_matches_its_report(name):
 
 
 def test_loads_offline_without_the_mnist_files(tmp_path, monkeypatch):
-    from ganlab import images
+    from ganlab.core import images
 
     monkeypatch.setenv("GANLAB_DATA_DIR", str(tmp_path / "nothing"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -67,7 +67,7 @@ def test_loads_offline_without_the_mnist_files(tmp_path, monkeypatch):
 
 
 def _refuse(file, *args, **kwargs):
-    from ganlab.images import DataUnavailable
+    from ganlab.core.images import DataUnavailable
 
     raise DataUnavailable(f"{file}: offline (test)")
 
@@ -157,8 +157,8 @@ def test_fashion_generators_draw_every_class_and_the_requested_label():
 
 
 def test_fashion_class_picker_names_the_clothes():
-    from ganlab.images import FASHION_CLASSES
-    from ganlab.sampling_widgets import class_picker
+    from ganlab.core.images import FASHION_CLASSES
+    from ganlab.ui.sampling_widgets import class_picker
 
     picker = class_picker("fashion_mnist_conditional", n=16)
     assert [name for name, _ in picker.label.options] == list(FASHION_CLASSES)
@@ -179,5 +179,5 @@ FASHION_CONDITIONAL_ACCURACY_FLOOR = 0.88  # measured 0.903 (5000 steps, seed 0)
 def _metrics(name: str) -> dict:
     metrics = quality.read_report(name)["metrics"]
     if metrics is None:
-        pytest.skip(f"{name}.json holds no metrics yet: run `python -m ganlab.quality {name}`")
+        pytest.skip(f"{name}.json holds no metrics yet: run `python -m ganlab.tasks.quality {name}`")
     return metrics

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import ganlab
-from ganlab import sampling
-from ganlab.sampling import LatentGrid, interpolate, latent_directions, lerp, slerp, truncate
+from ganlab.tasks import sampling
+from ganlab.tasks.sampling import LatentGrid, interpolate, latent_directions, lerp, slerp, truncate
 
 
 # -- maths against hand-computed values -------------------------------------------------------
@@ -158,7 +158,7 @@ def test_latent_grid_conditional_labels(tiny_conditional):
 
 # -- widgets driven from Python ---------------------------------------------------------------
 def test_latent_explorer_redraws_on_every_control(tiny_run):
-    from ganlab.sampling_widgets import latent_explorer
+    from ganlab.ui.sampling_widgets import latent_explorer
 
     app = latent_explorer(tiny_run, n=16, n_directions=2)
     first = app.image.value
@@ -181,7 +181,7 @@ def test_latent_explorer_redraws_on_every_control(tiny_run):
 
 
 def test_interpolation_app_walks_between_the_two_samples(tiny_run):
-    from ganlab.sampling_widgets import interpolation
+    from ganlab.ui.sampling_widgets import interpolation
 
     app = interpolation(tiny_run, steps=5)
     params = tiny_run.gan.generate
@@ -205,7 +205,7 @@ def test_interpolation_app_walks_between_the_two_samples(tiny_run):
 
 
 def test_class_picker_redraws_the_requested_class(tiny_conditional, tiny_run):
-    from ganlab.sampling_widgets import class_picker
+    from ganlab.ui.sampling_widgets import class_picker
 
     app = class_picker(tiny_conditional, n=8)
     before = app.image.value
@@ -222,7 +222,7 @@ def test_draw_png_round_trip():
 
     from PIL import Image
 
-    from ganlab.sampling_widgets import draw, pixel_image
+    from ganlab.ui.sampling_widgets import draw, pixel_image
 
     images = np.linspace(-1, 1, 2 * 4 * 4).reshape(2, 4, 4, 1).astype(np.float32)
     image = pixel_image()
@@ -237,7 +237,7 @@ def test_draw_sends_one_pixel_per_pixel_and_lets_the_browser_enlarge(tiny_run):
 
     from PIL import Image
 
-    from ganlab.sampling_widgets import PIXELATED, draw, pixel_image, pixel_style
+    from ganlab.ui.sampling_widgets import PIXELATED, draw, pixel_image, pixel_style
 
     image = pixel_image()
     images = np.zeros((64, 8, 8, 1), np.float32)

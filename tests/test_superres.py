@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from ganlab import superres
-from ganlab.checkpoints import CheckpointError
+from ganlab.core.checkpoints import CheckpointError
+from ganlab.tasks import superres
 
 
 def test_downsample_is_the_block_mean():
@@ -79,7 +79,7 @@ def test_save_load_round_trip_and_corrupt_file(tiny_model, tiny_images, tmp_path
 
 
 def test_evaluate_reports_psnr_against_hand_computed_bicubic(tiny_model, tiny_images):
-    from ganlab.completion import psnr
+    from ganlab.tasks.completion import psnr
 
     report = superres.evaluate(tiny_model, tiny_images)
     bicubic = np.asarray(superres.bicubic(superres.downsample(tiny_images, 2), 2))
@@ -88,14 +88,14 @@ def test_evaluate_reports_psnr_against_hand_computed_bicubic(tiny_model, tiny_im
 
 
 def test_missing_shipped_model_names_the_command():
-    with pytest.raises(ValueError, match="python -m ganlab.superres train fashion_mnist"):
+    with pytest.raises(ValueError, match="python -m ganlab.tasks.superres train fashion_mnist"):
         superres.load_pretrained_superres("fashion_mnist", 2)
 
 
 @pytest.mark.data
 @pytest.mark.skipif(not superres.weights_path("mnist", 4).is_file(), reason="no shipped model")
 def test_shipped_mnist_model_beats_bicubic_on_test_images():
-    from ganlab.images import load_image_set
+    from ganlab.core.images import load_image_set
 
     model = superres.load_pretrained_superres("mnist", 4)
     test = load_image_set("mnist", "test", limit=500)

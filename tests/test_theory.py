@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ganlab
-from ganlab import theory
+from ganlab.lessons import theory
 
 X = theory.grid(-12.0, 12.0, 8001)
 

@@ -12,7 +12,8 @@ import pytest
 from flax import nnx
 
 import ganlab
-from ganlab.training import METRICS
+from ganlab.core import engine
+from ganlab.core.engine import METRICS
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +62,11 @@ def test_history_accumulates_across_calls():
 def test_live_knobs_change_training_without_recompiling(ring_gan):
     run = ganlab.Run(ring_gan, ring_gan.init(0))
     run.train(10, progress=False)
-    compiled = ring_gan._scan_chunk._cache_size()
+    compiled = ring_gan.compiled_count()
     frozen = run.state.discriminator.params
     run.set(lr_d=1e-12, lr_g=1e-12)  # practically frozen
     run.train(10, progress=False)
-    assert ring_gan._scan_chunk._cache_size() == compiled
+    assert ring_gan.compiled_count() == compiled
     diff = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), frozen,
                         run.state.discriminator.params)
     assert max(jax.tree.leaves(diff)) < 1e-6
@@ -94,10 +95,11 @@ def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_state():
     params = jax.tree.map(lambda p: p * jnp.nan, run.state.discriminator.params)
     run.state = run.state._replace(
         discriminator=run.state.discriminator._replace(params=params))
-    with pytest.raises(ganlab.TrainingDiverged, match=r"diverged at step 10: d_loss became nan.*"
-                       r"lower learning rates \(lr_d=0\.0001"):
+    with pytest.raises(ganlab.TrainingDiverged, match=r"diverged at step 10: a loss or a weight "
+                       r"became NaN.*lower learning rates \(lr_d=0\.0001") as error:
         run.train(50, progress=False)
-    assert run.step == 10
+    assert run.step == 10 and error.value.step == 10
+    assert run.history.steps == 11 and np.isnan(run.history["d_loss"][-1])
 
 
 def test_a_too_large_learning_rate_diverges_with_the_error():
@@ -108,7 +110,7 @@ def test_a_too_large_learning_rate_diverges_with_the_error():
 
 
 def test_keyboard_interrupt_returns_what_was_trained(ring_gan, monkeypatch, capsys):
-    real = ring_gan.run_steps
+    real = ring_gan.run_chunk
     calls = []
 
     def interrupted(state, n):
@@ -117,7 +119,7 @@ def test_keyboard_interrupt_returns_what_was_trained(ring_gan, monkeypatch, caps
             raise KeyboardInterrupt
         return real(state, n)
 
-    monkeypatch.setattr(ring_gan, "run_steps", interrupted)
+    monkeypatch.setattr(ring_gan, "run_chunk", interrupted)
     state, history = ring_gan.train(ring_gan.init(0), 5 * ring_gan.chunk, progress=False)
     assert int(state.step) == 2 * ring_gan.chunk == len(history["d_loss"])
     assert "Interrupted" in capsys.readouterr().out
@@ -224,8 +226,8 @@ def test_lazy_r1_applies_k_times_the_penalty_on_every_kth_step_only():
 
 
 def test_batchnorm_generator_samples_with_standing_statistics_of_its_sampling_weights(tmp_path):
-    from ganlab import nets
-    from ganlab.training import STANDING_BATCH
+    from ganlab.core import nets
+    from ganlab.core.engine import STANDING_BATCH
 
     config = ganlab.preset("digits", width=8, latent_dim=8, batch_size=16, g_hidden=16,
                            g_batchnorm=True, ema=0.9)
@@ -233,7 +235,7 @@ def test_batchnorm_generator_samples_with_standing_statistics_of_its_sampling_we
     state, _ = gan.train(gan.init(0), 3, progress=False)
     # the stored statistics: each layer's batch statistics over STANDING_BATCH fixed latents
     # drawn through the moving-average weights
-    g = nets.use_batch_stats(nnx.merge(gan.g_def, gan.sampling_params(state)), True)
+    g = nets.use_batch_stats(nnx.merge(gan.spec.g_def, gan.sampling_params(state)), True)
     g(gan.latent(jax.random.split(jax.random.key(0))[0], STANDING_BATCH))
     for got, want in zip(jax.tree.leaves(state.g_stats),
                          jax.tree.leaves(nnx.state(g, nnx.BatchStat)), strict=True):
@@ -249,7 +251,7 @@ def test_batchnorm_generator_samples_with_standing_statistics_of_its_sampling_we
     refreshed = gan.refresh_stats(stepped)
     assert not np.allclose(jax.tree.leaves(refreshed.g_stats)[1],
                            jax.tree.leaves(state.g_stats)[1])
-    with pytest.raises(ValueError, match="gan.sampling_params"):
+    with pytest.raises(ValueError, match="sampling_params"):
         gan.generate(state.generator.params, z)
     run = ganlab.Run(gan, refreshed)
     loaded = ganlab.load_run(run.save(tmp_path))
@@ -261,9 +263,9 @@ def test_batchnorm_training_normalises_with_the_batchs_own_statistics():
     gan = ganlab.GAN(config)
     state = gan.init(0)
     z = gan.latent(jax.random.key(1), 16)
-    fakes = gan._generate_train(state.generator.params, z)
+    fakes = engine.generate_train(gan.spec, state.generator.params, z)
     # with batch statistics a sample changes when the rest of its batch does
-    other = gan._generate_train(state.generator.params, z.at[1:].multiply(3.0))
+    other = engine.generate_train(gan.spec, state.generator.params, z.at[1:].multiply(3.0))
     assert not np.allclose(fakes[0], other[0], atol=1e-4)
 
 

@@ -33,7 +33,7 @@ LESSON_TIMEOUT_S = float(os.environ.get("GANLAB_LESSON_TIMEOUT_S", "600"))
 # A live widget (CSS class ganlab-redraws) must show a new picture this soon after a control moves.
 LIVE_TIMEOUT_MS = float(os.environ.get("GANLAB_LIVE_WIDGET_TIMEOUT_MS", "10000"))
 # Sample grids travel one pixel per image pixel and the browser enlarges them; the apps' style
-# sheet (ganlab.sampling_widgets.pixel_style) must reach each picture, or it is drawn blurred.
+# sheet (ganlab.ui.sampling_widgets.pixel_style) must reach each picture, or it is drawn blurred.
 BLURRED_JS = """() => [...document.querySelectorAll('img.ganlab-pixelated')]
     .filter(img => getComputedStyle(img).imageRendering !== 'pixelated').length"""
 

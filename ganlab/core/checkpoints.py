@@ -7,8 +7,6 @@ leaf of the ``GANState`` (keys as raw key data) and ``history/<metric>``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -16,13 +14,15 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from ganlab.config import GANConfig
-from ganlab.data import IMAGE_SHAPES, ImageSpec, points
-from ganlab.training import GAN, METRICS
+from ganlab.core.config import GANConfig
+from ganlab.core.data import IMAGE_SHAPES, ImageSpec, points
+from ganlab.core.engine import METRICS
+from ganlab.core.files import atomic_savez
+from ganlab.core.gan import GAN
 
 FORMAT = "ganlab-run-1"
 FILENAME = "run.npz"
-WEIGHTS = ("generator/params/", "discriminator/params/", "g_ema/")
+WEIGHT_LEAVES = ("generator/params/", "discriminator/params/", "g_ema/")
 
 
 class CheckpointError(ValueError):
@@ -53,7 +53,7 @@ def save_run(run, path: str | Path, *, optimizer: bool = True, compact: bool = F
         if averaged and name.startswith("generator/params/"):
             continue
         value = np.asarray(leaf)
-        if compact and name.startswith(WEIGHTS) and value.dtype == np.float32:
+        if compact and name.startswith(WEIGHT_LEAVES) and value.dtype == np.float32:
             value = value.astype(np.float16)  # relative error 5e-4: far below a GAN's noise
         arrays[f"state/{name}"] = value
     for name, values in run.history.items():
@@ -62,25 +62,6 @@ def save_run(run, path: str | Path, *, optimizer: bool = True, compact: bool = F
         arrays["data/points"] = np.asarray(run.gan.data.centres)
         arrays["data/std"] = np.asarray(run.gan.data.std)
     return atomic_savez(file, arrays)
-
-
-def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> Path:
-    """``np.savez`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved run is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def save_params(path: str | Path, header: dict, params, extra: dict | None = None) -> Path:
@@ -135,13 +116,12 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
         ) from error
 
 
-def load_run(path: str | Path, data=None):
-    """A :class:`ganlab.runs.Run` from a run directory or its ``run.npz`` file.
+def read_run(path: str | Path, data=None) -> tuple[GAN, object, dict]:
+    """``(gan, state, history)`` of a run directory or its ``run.npz`` file (what
+    ``ganlab.load_run`` makes a ``Run`` of).
 
     ``data`` replaces the data set named in the config (default: loaded by name).
     """
-    from ganlab.runs import Run
-
     path = Path(path)
     file = path / FILENAME if path.is_dir() else path
     arrays = read_npz(file)
@@ -176,7 +156,7 @@ def load_run(path: str | Path, data=None):
         leaves.append(_restore(leaf, value))
     state = jax.tree.unflatten(jax.tree.structure(template), leaves)
     history = {name: arrays[f"history/{name}"] for name in METRICS if f"history/{name}" in arrays}
-    return Run(gan, state, history)
+    return gan, state, history
 
 
 def _data_for(config: GANConfig, arrays: dict):
@@ -185,7 +165,7 @@ def _data_for(config: GANConfig, arrays: dict):
     if config.data == "points":
         return points(arrays["data/points"], std=float(arrays["data/std"]))
     if config.data in IMAGE_SHAPES and config.data != "digits":
-        from ganlab.images import is_available
+        from ganlab.core.images import is_available
 
         if not is_available(config.data):
             return ImageSpec(config.data, IMAGE_SHAPES[config.data], config.n_classes or 10)

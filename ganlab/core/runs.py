@@ -11,41 +11,50 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ganlab.config import GANConfig, preset
-from ganlab.training import GAN, METRICS, GANState, Knobs, TrainingDiverged
+from ganlab.core.checkpoints import read_run, save_run
+from ganlab.core.config import GANConfig, preset
+from ganlab.core.engine import GANState, Knobs
+from ganlab.core.gan import GAN, check_knobs
+from ganlab.core.loop import History, TrainingDiverged
 
 
 @dataclass
 class Run:
-    """One GAN being trained: its recipe (``gan``), where it is (``state``), how it got there."""
+    """One GAN being trained: its recipe (``gan``), where it is (``state``), how it got there.
+
+    The live knobs (learning rates, k_d, penalties) are those in ``state``; ``run.config`` is
+    the GAN's config with them filled in.
+    """
 
     gan: GAN
     state: GANState
-    history: dict[str, np.ndarray] = field(default_factory=dict)
+    history: History = field(default_factory=History.empty)
+
+    def __post_init__(self) -> None:
+        self.history = History.of(self.history)
 
     @property
     def config(self) -> GANConfig:
-        return self.gan.config
+        """The recipe this run trains with now: ``gan.config`` with the state's knobs."""
+        return self.gan.current_config(self.state)
 
     @property
     def step(self) -> int:
         return int(self.state.step)
 
-    def train(self, steps: int, *, progress: bool = True) -> Run:
-        """Train ``steps`` more steps (in place; returns the run so calls chain)."""
-        try:
-            self.state, history = self.gan.train(self.state, steps, progress=progress)
-        except TrainingDiverged as error:
-            self.state = error.state
-            self._extend(error.history)
-            raise
-        self._extend(history)
-        return self
+    def train(self, steps: int, *, progress: bool = True, callbacks=()) -> Run:
+        """Train ``steps`` more steps (in place; returns the run so calls chain).
 
-    def _extend(self, history: dict) -> None:
-        for name in METRICS:
-            old = self.history.get(name, np.zeros((0,), np.float32))
-            self.history[name] = np.concatenate([old, history[name]], -1)
+        On divergence the run keeps the last finite state and its history, then the
+        ``TrainingDiverged`` error is raised."""
+        try:
+            self.state, history = self.gan.train(self.state, steps, progress=progress,
+                                                 callbacks=callbacks)
+        except TrainingDiverged as error:
+            self.state, self.history = error.state, self.history.then(error.history)
+            raise
+        self.history = self.history.then(history)
+        return self
 
     def sample(self, n: int, *, seed: int = 0, labels=None) -> np.ndarray:
         """``n`` samples as a NumPy array (points ``[n, 2]`` or images ``[n, H, W, C]``)."""
@@ -58,23 +67,24 @@ class Run:
         return self.gan.discriminator(self.state)
 
     def set(self, **knobs) -> Run:
-        """Change hyperparameters (lr_g, lr_d, k_d, r1, gp, instance_noise) from the next step."""
-        unknown = set(knobs) - set(Knobs._fields)
-        if unknown:
-            raise ValueError(f"cannot set {sorted(unknown)} live; live knobs: {Knobs._fields}")
-        if "k_d" in knobs and not 1 <= knobs["k_d"] <= self.gan.k_d_max:
-            raise ValueError(f"k_d must be in [1, {self.gan.k_d_max}] (got {knobs['k_d']})")
-        current = {name: value.item() for name, value in self.state.knobs._asdict().items()}
-        self.config.replace(**{**current, **knobs})  # validates the values
-        updated = Knobs.from_config(self.config, **{**current, **knobs})
-        self.state = self.state._replace(knobs=updated)
+        """Change live hyperparameters (lr_g, lr_d, k_d, r1, gp, instance_noise) from the next
+        step: they go into the state, nothing recompiles."""
+        check_knobs(self.gan.config, self.gan.k_d_max, knobs)
+        values = Knobs.from_config(self.config, **knobs)
+        self.state = self.state._replace(knobs=values)
         return self
 
-    def save(self, path: str | Path) -> Path:
-        """Save to ``path/run.npz`` or to ``path`` if it ends in ``.npz`` (atomic; no pickle)."""
-        from ganlab.checkpoints import save_run
+    def save(self, path: str | Path, **options) -> Path:
+        """Save to ``path/run.npz`` or to ``path`` if it ends in ``.npz`` (atomic; no pickle);
+        ``options`` as ``ganlab.core.checkpoints.save_run``."""
+        return save_run(self, path, **options)
 
-        return save_run(self, path)
+
+def load_run(path: str | Path, data=None) -> Run:
+    """The :class:`Run` saved in a run directory or its ``run.npz`` file (``Run.save``).
+
+    ``data`` replaces the data set named in the config (default: loaded by name)."""
+    return Run(*read_run(path, data))
 
 
 def train(config: GANConfig | str, steps: int, *, seed: int = 0, data=None,
@@ -93,7 +103,11 @@ class SweepRun:
     state: GANState
     axes: dict[str, np.ndarray]  # the swept values along each grid axis, in order
     values: dict[str, np.ndarray]  # every model's value of every swept knob, [N]
-    history: dict[str, np.ndarray] = field(default_factory=dict)
+    history: History = None
+
+    def __post_init__(self) -> None:
+        if self.history is None:
+            self.history = History.empty((self.size,))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -103,19 +117,21 @@ class SweepRun:
     def size(self) -> int:
         return int(np.prod(self.shape))
 
-    def train(self, steps: int, *, progress: bool = True) -> SweepRun:
-        self.state, history = self.gan.train(self.state, steps, progress=progress,
-                                             check_finite=False)
-        for name in METRICS:
-            old = self.history.get(name, np.zeros((self.size, 0), np.float32))
-            self.history[name] = np.concatenate([old, history[name]], -1)
+    def train(self, steps: int, *, progress: bool = True, callbacks=()) -> SweepRun:
+        """Every model ``steps`` more steps; a model that diverges stays at its last finite
+        state (a ``DivergenceWarning`` names it) while the others train on."""
+        try:
+            self.state, history = self.gan.train(self.state, steps, progress=progress,
+                                                 callbacks=callbacks)
+        except TrainingDiverged as error:
+            self.state, self.history = error.state, self.history.then(error.history)
+            raise
+        self.history = self.history.then(history)
         return self
 
     @property
     def diverged(self) -> np.ndarray:
         """Which models' losses became non-finite, ``[N]``."""
-        if not self.history:
-            return np.zeros(self.size, bool)
         return ~np.isfinite(self.history["d_loss"]).all(-1) | ~np.isfinite(
             self.history["g_loss"]).all(-1)
 
@@ -124,12 +140,10 @@ class SweepRun:
         return np.asarray(self.gan.sample(self.state, n, seed))
 
     def run(self, index: int) -> Run:
-        """Model ``index`` as a stand-alone :class:`Run` (its own knobs become the config's)."""
+        """Model ``index`` as a stand-alone :class:`Run` (its knobs are in its state)."""
         one = jax.tree.map(lambda leaf: leaf[index], self.state)
-        knobs = {k: v[index].item() for k, v in self.values.items() if k in Knobs._fields}
-        gan = GAN(self.gan.config.replace(**knobs), self.gan.data, k_d_max=self.gan.k_d_max)
-        history = {k: v[index] for k, v in self.history.items()}
-        return Run(gan, one, history)
+        gan = GAN(self.gan.config, self.gan.data, k_d_max=self.gan.k_d_max)
+        return Run(gan, one, self.history.model(index))
 
 
 def sweep(config: GANConfig | str, steps: int, *, seeds=(0,), progress: bool = True, data=None,
@@ -149,12 +163,10 @@ def sweep(config: GANConfig | str, steps: int, *, seeds=(0,), progress: bool = T
     for name, values in axes.items():
         if values.ndim != 1 or len(values) == 0:
             raise ValueError(f"{name} must be a non-empty list of values (got {values!r})")
-        for value in values:  # validate each value as a config would
-            if name != "seed":
-                config.replace(**{name: value.item()})
     grid = list(itertools.product(*axes.values()))
     values = {name: np.asarray([g[i] for g in grid]) for i, name in enumerate(axes)}
-    gan = GAN(config, data, k_d_max=int(max(values.get("k_d", [config.k_d]))), batched=True)
+    k_d_max = int(max(values.get("k_d", [config.k_d])))
+    gan = GAN(config, data, k_d_max=k_d_max, batched=True)
     keys = jax.vmap(jax.random.key)(jnp.asarray(values["seed"]))
     knobs = {k: jnp.asarray(v) for k, v in values.items() if k != "seed"}
     state = _shard(gan.init(keys, **knobs))

@@ -2,8 +2,8 @@
 
 Make (or remake) them, a few minutes on a laptop CPU:
 
-    python -m ganlab.playground_pretrain --steps 5000 ring moons spiral line two_gaussians
-    python -m ganlab.playground_pretrain --steps 15000 grid   # 25 modes take longer
+    python -m ganlab.ui.playground_pretrain --steps 5000 ring moons spiral line two_gaussians
+    python -m ganlab.ui.playground_pretrain --steps 15000 grid   # 25 modes take longer
 
 Each is the preset recipe trained ``steps`` steps from seed 0, saved as
 ``ganlab/weights/playground_<data>.npz`` (a ``ganlab.Run``: config, state, history). To keep the
@@ -14,15 +14,12 @@ the last ``keep`` steps of history are kept, and the arrays are zip-compressed.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
-import numpy as np
-
-from ganlab.checkpoints import read_npz
-from ganlab.pretrained import WEIGHTS, save_pretrained
-from ganlab.runs import Run, train
+from ganlab.core.checkpoints import read_npz
+from ganlab.core.files import WEIGHTS, atomic_savez
+from ganlab.core.pretrained import save_pretrained
+from ganlab.core.runs import Run, train
 
 DATASETS = ("ring", "grid", "moons", "spiral", "line", "two_gaussians")
 
@@ -46,17 +43,7 @@ def make_pretrained(data: str, steps: int, *, seed: int = 0, keep: int = 1000) -
 
 def _compress(path: Path) -> Path:
     """Rewrite an ``.npz`` zip-compressed (np.load reads both), atomically."""
-    arrays = read_npz(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.chmod(tmp, 0o644)  # shipped with the package: readable by everyone
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_savez(path, read_npz(path), compressed=True, mode=0o644)
 
 
 def main(argv: list[str] | None = None) -> None:

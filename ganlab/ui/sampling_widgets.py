@@ -3,7 +3,7 @@
 Each app is a class holding its controls (ipywidgets) and an ``image`` (``ipywidgets.Image``,
 PNG bytes of the current grid); ``app.widget`` is what a notebook cell displays. Every control
 calls ``app.redraw()``, which runs one jit-compiled generator call (see
-:class:`ganlab.sampling.LatentGrid`) and encodes the grid as PNG. Tests and benchmarks drive the
+:class:`ganlab.tasks.sampling.LatentGrid`) and encodes the grid as PNG. Tests and benchmarks drive the
 apps from Python by setting ``control.value``.
 
     explorer = latent_explorer("mnist")          # a pretrained name, or a Run
@@ -18,20 +18,21 @@ import ipywidgets as widgets
 import jax
 import numpy as np
 
-from ganlab.plots import image_grid
-from ganlab.sampling import LatentGrid, generator_fn, latent_directions, lerp, slerp
+from ganlab.core import engine
+from ganlab.tasks.sampling import LatentGrid, generator_fn, latent_directions, lerp, slerp
+from ganlab.ui.plots import image_grid
 
 
 def _run(run_or_name):
     if isinstance(run_or_name, str):
-        from ganlab.pretrained import load_pretrained
+        from ganlab.core.pretrained import open_run
 
-        return load_pretrained(run_or_name)
+        return open_run(run_or_name)
     return run_or_name
 
 
 def _grid_png(grid: np.ndarray) -> bytes:
-    """A grid from :func:`ganlab.plots.image_grid` (values in [0, 1]) as PNG bytes, 1:1 pixels."""
+    """A grid from :func:`ganlab.ui.plots.image_grid` (values in [0, 1]) as PNG bytes, 1:1 pixels."""
     from PIL import Image
 
     grid = (grid * 255).round().astype(np.uint8)
@@ -73,7 +74,7 @@ class LatentExplorer:
     """A grid of ``n`` samples redrawn from seed, latent-direction sliders and truncation.
 
     The directions are the top principal latent directions of the generator
-    (:func:`ganlab.sampling.latent_directions`): moving slider ``i`` adds ``a_i v_i`` to every z.
+    (:func:`ganlab.tasks.sampling.latent_directions`): moving slider ``i`` adds ``a_i v_i`` to every z.
     """
 
     def __init__(self, run, n: int = 64, n_directions: int = 3, max_offset: float = 3.0):
@@ -117,7 +118,7 @@ class Interpolation:
     """Two samples (seeds ``a`` and ``b``) and a slider ``t`` walking from one to the other.
 
     Shows ``[G(z_a), G(z(t)), G(z_b)]`` with ``z(t)`` linear or spherical
-    (:func:`ganlab.sampling.lerp` / :func:`ganlab.sampling.slerp`), then the whole path in
+    (:func:`ganlab.tasks.sampling.lerp` / :func:`ganlab.tasks.sampling.slerp`), then the whole path in
     ``steps`` frames with the current one marked by its position.
     """
 
@@ -151,7 +152,7 @@ class Interpolation:
         path = slerp if kind == "spherical" else lerp
         ts = np.linspace(0.0, 1.0, self.steps, dtype=np.float32)
         z = path(za, zb, jax.numpy.concatenate([jax.numpy.stack([0.0, t, 1.0]), ts]))
-        return self.run.gan._generate(params, z, self.labels)
+        return engine.generate(self.run.gan.spec, params, z, self.labels)
 
     def images(self) -> np.ndarray:
         """``[3 + steps, H, W, C]``: a, z(t), b, then the path."""

@@ -5,11 +5,11 @@ was trained (command, seed, steps, config) and what was measured on it (classifi
 classifier distance next to the real-vs-real value, class histogram; for a conditional generator
 the fraction of samples classified as the requested label). Written and re-measured by::
 
-    GANLAB_DATA_DIR=/work/shared/data python -m ganlab.quality mnist --seed 0
+    GANLAB_DATA_DIR=/work/shared/data python -m ganlab.tasks.quality mnist --seed 0
 
-``python -m ganlab.quality run.npz`` measures any saved run the same way and only prints.
+``python -m ganlab.tasks.quality run.npz`` measures any saved run the same way and only prints.
 
-Metrics (see :mod:`ganlab.classifier`): ``score = exp(E_x KL(p(y|x) || p(y)))`` (max 10),
+Metrics (see :mod:`ganlab.tasks.classifier`): ``score = exp(E_x KL(p(y|x) || p(y)))`` (max 10),
 ``fid`` the Frechet distance of classifier features to the real test set, ``histogram_tv =
 1/2 sum_k |h_k / n - 1/K|`` the total-variation distance of the class histogram from uniform.
 """
@@ -23,7 +23,8 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from ganlab.pretrained import WEIGHTS, load_pretrained
+from ganlab.core.files import WEIGHTS
+from ganlab.core.pretrained import load_pretrained
 
 N_SAMPLES = 5000  # generated images per measurement
 
@@ -57,8 +58,8 @@ def measure(run, n: int = N_SAMPLES, seed: int = 0) -> dict:
     ``missing_classes``, ``histogram_tv``. Conditional: samples asked for label ``i % K``; adds
     ``label_accuracy`` (fraction classified as the requested label) and ``per_class_accuracy``.
     """
-    from ganlab.classifier import classify, image_report, load_classifier
-    from ganlab.images import load_image_set
+    from ganlab.core.images import load_image_set
+    from ganlab.tasks.classifier import classify, image_report, load_classifier
 
     name = run.config.data
     k = run.config.n_classes
@@ -96,7 +97,7 @@ def read_report(name: str) -> dict:
     path = report_path(name)
     if not path.is_file():
         raise ValueError(f"no quality report {path}; make it with "
-                         f"`python -m ganlab.quality {name}`")
+                         f"`python -m ganlab.tasks.quality {name}`")
     return json.loads(path.read_text())
 
 
@@ -114,7 +115,7 @@ def write_report(name: str, seed: int, n: int = N_SAMPLES, preset: str | None = 
         "name": name,
         "command": (f"python -m ganlab train {preset} --steps {run.step} --seed {seed} "
                     f"--out ganlab/weights/{name}.npz"),
-        "measure_command": f"python -m ganlab.quality {name} --seed {seed} --n {n}",
+        "measure_command": f"python -m ganlab.tasks.quality {name} --seed {seed} --n {n}",
         "seed": seed,
         "steps": run.step,
         "config": run.config.to_dict(),
@@ -126,7 +127,7 @@ def write_report(name: str, seed: int, n: int = N_SAMPLES, preset: str | None = 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m ganlab.quality",
+        prog="python -m ganlab.tasks.quality",
         description="Measure a shipped generator and write ganlab/weights/<name>.json.")
     parser.add_argument("name", help="a pretrained generator (digits, mnist, ...), or a saved "
                         "run (folder or .npz), which is measured and printed but not recorded")
@@ -136,9 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-measure", action="store_true", help="record the training only")
     args = parser.parse_args(argv)
     if Path(args.name).exists():
-        from ganlab.checkpoints import load_run
+        from ganlab.core.pretrained import open_run
 
-        print(json.dumps(measure(load_run(args.name), args.n)))
+        print(json.dumps(measure(open_run(args.name), args.n)))
         return
     report = write_report(args.name, args.seed, args.n, args.preset, not args.no_measure)
     print(json.dumps(report["metrics"]))

@@ -1,12 +1,13 @@
 """2-D toy distributions that know their modes, and the one door to every data set.
 
 Every data set samples inside jit (``sample(key, n) -> (x, labels)``) so the training loop never
-leaves the device. Points are ``[n, 2]``; images are NHWC in [-1, 1] (see ``ganlab.images``).
+leaves the device. Points are ``[n, 2]``; images are NHWC in [-1, 1] (see ``ganlab.core.images``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import jax
 import jax.numpy as jnp
@@ -14,6 +15,28 @@ import numpy as np
 
 TOYS = ("ring", "grid", "moons", "spiral", "line", "two_gaussians", "points")
 IMAGE_SETS = ("digits", "mnist", "fashion_mnist")
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """What the engine needs of a data set: a name, one example's shape, how many classes its
+    labels have (0: none), and a batch sampler that runs inside jit. ``device_arrays`` are the
+    arrays ``sample`` reads (passed into compiled steps as an argument), or None."""
+
+    name: str
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def n_classes(self) -> int: ...
+
+    @property
+    def device_arrays(self): ...
+
+    def sample(self, key: jax.Array, n: int, arrays=None) -> tuple[jax.Array, jax.Array | None]:
+        """``n`` examples ``[n, *shape]`` and their labels ``[n]`` (or None)."""
+        ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,7 +61,12 @@ class Toy:
     def shape(self) -> tuple[int, ...]:
         return (2,)
 
-    def sample(self, key: jax.Array, n: int) -> tuple[jax.Array, None]:
+    @property
+    def device_arrays(self) -> None:
+        """A toy's parameters are small constants: nothing to pass in."""
+        return None
+
+    def sample(self, key: jax.Array, n: int, arrays=None) -> tuple[jax.Array, None]:
         """``n`` points ``[n, 2]`` (and no labels); traceable under ``jax.jit``."""
         key_pick, key_noise = jax.random.split(key)
         if self.curve is None:
@@ -166,25 +194,29 @@ class ImageSpec:
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        from ganlab.images import DIGIT_CLASSES, FASHION_CLASSES
+        from ganlab.core.images import DIGIT_CLASSES, FASHION_CLASSES
 
         return FASHION_CLASSES if self.name == "fashion_mnist" else DIGIT_CLASSES
+
+    @property
+    def device_arrays(self) -> None:
+        return None
 
     def sample(self, key, n, arrays=None):
         raise ValueError(
             f"training on {self.name!r} needs its data files, which are not here: put the IDX "
-            "files in a folder and set GANLAB_DATA_DIR (see ganlab.images), or use 'digits'"
+            "files in a folder and set GANLAB_DATA_DIR (see ganlab.core.images), or use 'digits'"
         )
 
 
 def load(name: str, **kwargs):
-    """Any data set by name: a :class:`Toy`, or an :class:`ganlab.images.ImageSet`."""
+    """Any data set by name: a :class:`Toy`, or an :class:`ganlab.core.images.ImageSet`."""
     if name in IMAGE_SETS:
-        from ganlab.images import load_image_set
+        from ganlab.core.images import load_image_set
 
         return load_image_set(name, **kwargs)
     if name == "points":
-        raise ValueError("the 'points' data set needs the points: use ganlab.data.points(xy)")
+        raise ValueError("the 'points' data set needs the points: use ganlab.core.data.points(xy)")
     return toy(name, **kwargs)
 
 

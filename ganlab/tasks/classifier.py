@@ -8,9 +8,9 @@ classes (mode collapse shows as empty classes).
 The shipped weights ``ganlab/weights/classifier_<name>.npz`` were trained by ganlab itself
 (seed 0; test accuracy in brackets)::
 
-    python -m ganlab.classifier digits                               # 3000 steps (96.0%)
-    GANLAB_DATA_DIR=<folder> python -m ganlab.classifier mnist       # 3000 steps (99.2%)
-    GANLAB_DATA_DIR=<folder> python -m ganlab.classifier fashion_mnist --steps 2000  # (90.7%)
+    python -m ganlab.tasks.classifier digits                               # 3000 steps (96.0%)
+    GANLAB_DATA_DIR=<folder> python -m ganlab.tasks.classifier mnist       # 3000 steps (99.2%)
+    GANLAB_DATA_DIR=<folder> python -m ganlab.tasks.classifier fashion_mnist --steps 2000  # (90.7%)
 
 ``load_classifier(name)`` reads the shipped file (and trains one if it is missing).
 """
@@ -27,10 +27,10 @@ import numpy as np
 import optax
 from flax import nnx
 
-from ganlab.checkpoints import read_params, save_params
-from ganlab.images import ImageSet, cache_dir, load_image_set
+from ganlab.core.checkpoints import read_params, save_params
+from ganlab.core.files import WEIGHTS
+from ganlab.core.images import ImageSet, cache_dir, load_image_set
 
-WEIGHTS = Path(__file__).parent / "weights"
 FORMAT = "ganlab-classifier-1"
 
 

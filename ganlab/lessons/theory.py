@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ganlab import losses
+from ganlab.core import losses
 
 LOG2 = float(np.log(2.0))
 LOG4 = float(np.log(4.0))
@@ -154,7 +154,7 @@ def gaussian_kl(mean_p: float, std_p: float, mean_q: float, std_q: float) -> flo
 
 # -- the generator's side --------------------------------------------------------------------
 def g_loss_gradient(kind: str, d_fake: np.ndarray) -> np.ndarray:
-    """``d g_loss / d logit`` at ``D(G(z)) = d_fake``, by ``jax.grad`` of ``ganlab.losses.g_loss``.
+    """``d g_loss / d logit`` at ``D(G(z)) = d_fake``, by ``jax.grad`` of ``ganlab.core.losses.g_loss``.
 
     By hand: saturating ``log(1 - sigmoid(l))`` has derivative ``-D``; non-saturating
     ``-log sigmoid(l)`` has ``-(1 - D)``. When D is sure a sample is fake (``D -> 0``) the first

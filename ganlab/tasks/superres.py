@@ -9,15 +9,15 @@ GAN: it judges "is this a plausible sharp version of *this* LR image?"). The gen
 
     L_G = w_pix * E|G(y) - x|  +  w_adv * g_loss(D(G(y), y))            (Ledig et al. 2017)
 
-and D minimises ``d_loss`` (``ganlab.losses``, non-saturating). ``w_adv = 0`` is plain pixel
+and D minimises ``d_loss`` (``ganlab.core.losses``, non-saturating). ``w_adv = 0`` is plain pixel
 regression (SRResNet), the distortion-optimal model; the GAN term pulls outputs towards sharp,
 plausible digits at the cost of PSNR (the perception-distortion trade-off, Blau & Michaeli 2018).
 
 The shipped weights ``ganlab/weights/superres_<data>_x<f>[_pixel].npz`` were made with::
 
     export GANLAB_DATA_DIR=/work/shared/data
-    python -m ganlab.superres train mnist --factor 4                          # 1500 steps
-    python -m ganlab.superres train mnist --factor 4 --pixel --steps 500
+    python -m ganlab.tasks.superres train mnist --factor 4                          # 1500 steps
+    python -m ganlab.tasks.superres train mnist --factor 4 --pixel --steps 500
 """
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ import numpy as np
 import optax
 from flax import nnx
 
-from ganlab import losses
-from ganlab.checkpoints import read_params, save_params
-from ganlab.completion import psnr
-from ganlab.nets import depth_to_space
+from ganlab.core import losses
+from ganlab.core.checkpoints import read_params, save_params
+from ganlab.core.files import WEIGHTS
+from ganlab.core.nets import depth_to_space
+from ganlab.tasks.completion import psnr
 
-WEIGHTS = Path(__file__).parent / "weights"
 FORMAT = "ganlab-superres-1"
 
 
@@ -196,7 +196,7 @@ def load_pretrained_superres(data: str = "mnist", factor: int = 4,
     path = weights_path(data, factor, pixel_only)
     if not path.is_file():
         raise ValueError(
-            f"no shipped super-resolution model at {path}; make it with `python -m ganlab.superres "
+            f"no shipped super-resolution model at {path}; make it with `python -m ganlab.tasks.superres "
             f"train {data} --factor {factor}{' --pixel' if pixel_only else ''}`")
     return load_superres(path)
 
@@ -292,7 +292,7 @@ def evaluate(model: SuperResolution, hr, labels=None, classifier=None) -> dict[s
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ganlab.superres",
+    parser = argparse.ArgumentParser(prog="python -m ganlab.tasks.superres",
                                      description="Train and ship a super-resolution GAN.")
     commands = parser.add_subparsers(dest="command", required=True)
     t = commands.add_parser("train", help="train on the training split and save the weights")
@@ -303,9 +303,9 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--pixel", action="store_true", help="pixel loss only (no GAN term)")
     t.add_argument("--out", type=Path, default=None, help="default: the shipped file")
     args = parser.parse_args(argv)
-    from ganlab.classifier import WEIGHTS as CLASSIFIERS
-    from ganlab.classifier import load_classifier
-    from ganlab.images import load_image_set
+    from ganlab.core.files import WEIGHTS as CLASSIFIERS
+    from ganlab.core.images import load_image_set
+    from ganlab.tasks.classifier import load_classifier
 
     config = SRConfig(data=args.data, factor=args.factor, steps=args.steps, seed=args.seed,
                       adversarial_weight=0.0 if args.pixel else SRConfig.adversarial_weight)

@@ -13,16 +13,13 @@ import asyncio
 import contextlib
 
 import ipywidgets as w
-import jax
 import numpy as np
 
-from ganlab.config import GANConfig
-from ganlab.data import sample_points
-from ganlab.metrics import mode_report
-from ganlab.playground_core import SCAN
-from ganlab.plots import SweepFigure
-from ganlab.runs import SweepRun, sweep
-from ganlab.training import METRICS
+from ganlab.core.config import GANConfig
+from ganlab.core.data import sample_points
+from ganlab.core.metrics import mode_report
+from ganlab.core.runs import SweepRun, sweep
+from ganlab.ui.plots import SweepFigure
 
 
 class SweepView(w.VBox):
@@ -48,8 +45,6 @@ class SweepView(w.VBox):
         self.col_axis = varying[0]
         self.row_axis = varying[1] if len(varying) > 1 else None
         gan = self.sweep.gan
-        self._scan = jax.jit(jax.vmap(
-            lambda s: jax.lax.scan(lambda s, _: gan._step(s), s, length=SCAN)))
         self.n_samples = n_samples
         self.real = sample_points(gan.data, n_samples)
         cols = len(self.sweep.axes[self.col_axis])
@@ -75,18 +70,9 @@ class SweepView(w.VBox):
         return int(np.max(self.sweep.state.step))
 
     def train(self, steps: int) -> SweepView:
-        """Every GAN of the sweep ``steps`` more steps (the engine's step, vmapped)."""
-        sw, state, chunks = self.sweep, self.sweep.state, []
-        for _ in range(steps // SCAN):
-            state, m = self._scan(state)
-            chunks.append(m)
-        for _ in range(steps % SCAN):
-            state, m = sw.gan.step(state)
-            chunks.append(jax.tree.map(lambda v: v[:, None], m))
-        sw.state = state
-        for m in jax.device_get(chunks):
-            for k in METRICS:
-                sw.history[k] = np.concatenate([sw.history[k], np.asarray(m[k], np.float32)], -1)
+        """Every GAN of the sweep ``steps`` more steps (the one loop, vmapped); a model that
+        diverges stays where it was last finite and is counted as diverged."""
+        self.sweep.train(steps, progress=False)
         return self
 
     def _cells(self, values: np.ndarray) -> np.ndarray:

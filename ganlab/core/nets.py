@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from ganlab.config import GANConfig
+from ganlab.core.config import GANConfig
 
 ACTIVATIONS = {
     "relu": jax.nn.relu,

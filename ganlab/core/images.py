@@ -22,7 +22,6 @@ import functools
 import gzip
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -32,6 +31,8 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from ganlab.core.files import atomic_write_bytes
 
 DIGITS_TRAIN = 1500  # digits: the first 1500 images train, the last 297 test
 
@@ -318,15 +319,7 @@ def _download(file: str, mirrors, target: Path, name: str, searched) -> None:
             continue
         path = target / file
         verify(path, packed, gzip.decompress(packed))
-        target.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target, prefix=f".{file}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(packed)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_bytes(path, packed)
         return
     sub = SOURCES[name][0]
     raise DataUnavailable(

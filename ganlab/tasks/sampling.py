@@ -21,7 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ganlab.data import latent_sampler
+from ganlab.core import engine
+from ganlab.core.data import latent_sampler
 
 
 def truncate(z: jax.Array, psi: float, codes: int = 0) -> jax.Array:
@@ -199,7 +200,7 @@ class LatentGrid:
         self.traces += 1  # runs only while tracing
         z = self.run.gan.latent(jax.random.key(seed), self.n)
         z = truncate(z + (offsets @ self.directions)[None], psi, self.codes)
-        return self.run.gan._generate(params, z, labels)
+        return engine.generate(self.run.gan.spec, params, z, labels)
 
     def images(self, seed: int = 0, offsets=None, psi: float = 1.0,
                label: int | None = None) -> np.ndarray:

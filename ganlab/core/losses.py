@@ -26,7 +26,7 @@ def value(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
 
 
 def d_loss(kind: str, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
-    """The discriminator's loss for loss ``kind`` (see ``ganlab.config.LOSSES``)."""
+    """The discriminator's loss for loss ``kind`` (see ``ganlab.core.config.LOSSES``)."""
     if kind in ("saturating", "non_saturating"):
         # max_D V(D, G)  <=>  min_D -V(D, G): binary cross-entropy, real = 1, fake = 0.
         return -value(real_logits, fake_logits)

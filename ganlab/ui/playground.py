@@ -1,6 +1,6 @@
 """The 2-D GAN playground: GAN Lab's live view as an ipywidgets app inside JupyterLab.
 
-    from ganlab.playground import Playground
+    from ganlab.ui.playground import Playground
     pg = Playground("ring")   # then display(pg) in a cell; press "Play"
 
 What it shows (each layer can be switched off): real and generated samples, sigmoid(D) over
@@ -8,13 +8,13 @@ the plane ("real" green to "fake" purple), G's manifold (a latent grid carried t
 arrows ``-dL_G/dx`` (where the generator update pushes each generated point); beside it losses,
 mean D(x) and D(G(z)) with the 0.5 line, grid KL / JS, modes covered and high-quality fraction.
 
-The model of the run lives in :class:`ganlab.playground_core.Session`; this module adds the
+The model of the run lives in :class:`ganlab.ui.session.Session`; this module adds the
 widgets, a play loop (an asyncio task on the kernel's event loop that yields after every frame,
 so controls stay live and pause acts within a frame) and synchronous twins of every button for
 tests and benchmarks: ``play_frames(n)``, ``step()``, ``step_d()``, ``step_g()``, ``render()``.
 
 Pretrained starts (``ganlab/weights/playground_<data>.npz``) are made by
-``python -m ganlab.playground_pretrain`` (the exact commands are in that module).
+``python -m ganlab.ui.playground_pretrain`` (the exact commands are in that module).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import contextlib
 import ipywidgets as w
 import numpy as np
 
-from ganlab.config import LOSSES
-from ganlab.playground_core import Session
-from ganlab.plots import LAYERS, PlaygroundFigure
+from ganlab.core.config import LOSSES
+from ganlab.ui.plots import LAYERS, PlaygroundFigure
+from ganlab.ui.session import Session
 
 DATASETS = ("ring", "grid", "moons", "spiral", "line", "two_gaussians")
 _LOSS_LABELS = {"wasserstein": "wasserstein + GP"}
@@ -320,7 +320,7 @@ class Playground(w.VBox):
         if self.viewing is None:
             return "already live"
         message = self.session.resume_from(self.viewing)
-        self.viewing = None
+        self._after_rebuild()  # the snapshot's recipe may differ from the one on show
         self._sync_history()
         self.redraw(message)
         return message

@@ -49,7 +49,7 @@ class GANConfig:
     ema: float = 0.0  # decay of the moving average of G's weights that samples come from; 0 = off
 
     def __post_init__(self) -> None:
-        from ganlab.data import IMAGE_SETS, TOYS
+        from ganlab.core.data import IMAGE_SETS, TOYS
 
         _choice("data", self.data, (*TOYS, *IMAGE_SETS))
         _choice("model", self.model, MODELS)

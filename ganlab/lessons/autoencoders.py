@@ -12,7 +12,7 @@ Squared-error (Gaussian) reconstruction rewards the average of all plausible ima
 why AE and VAE samples look blurrier than a GAN's: :func:`sharpness` measures it.
 
 Training is one jit-compiled ``lax.scan`` over Adam steps (optax); images are ``[N, H, W, C]``
-in [-1, 1], as ``ganlab.data.load("digits").images``.
+in [-1, 1], as ``ganlab.core.data.load("digits").images``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ganlab.data import Toy
+from ganlab.core.data import Toy
 
 
 @dataclass(frozen=True)

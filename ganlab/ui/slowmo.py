@@ -1,8 +1,8 @@
 """Slow motion: one GAN update walked through in six captioned sub-steps.
 
 sample data -> sample noise -> classify -> loss -> gradients -> update. Sub-steps 1-5 only look
-(they compute with the engine's own ``generate`` / ``discriminate`` and ``ganlab.losses``); the
-last applies the engine's step (``Session.slow_step``).
+(they compute with the engine's own ``generate`` / ``discriminate`` and ``ganlab.core.losses``);
+the last applies the engine's step (``Session.slow_step``).
 """
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ganlab import losses
+from ganlab.core import engine, losses
 
 
-def arrows(gan, d_params, fake):
+def arrows(spec: engine.Spec, d_params, fake):
     """``-dL_G/dx`` at each generated point x: where the generator update pushes that sample.
 
     ``g_loss`` is a mean over the batch, so the gradient is scaled by ``n`` to make each arrow
     the gradient of that sample's own loss term ``-d l(D(x_i)) / d x_i``.
     """
     def loss(x):
-        return losses.g_loss(gan.config.loss, gan._discriminate(d_params, x)) * x.shape[0]
+        return losses.g_loss(spec.config.loss, engine.discriminate(spec, d_params, x)) * len(x)
 
     return -jax.grad(loss)(fake)
 
@@ -42,12 +42,12 @@ class Stage:
 def stages(session, show: int = 64) -> list[Stage]:
     """The six sub-steps of the session's next update (the first ``show`` of the batch shown).
 
-    The real batch and the noise are those the engine's next D update draws (same key split
-    as ``GAN._step``: ``key, key_g, *keys_d = split(state.key, 2 + k_d_max)``).
+    The real batch and the noise are those the engine's next D update draws (the key split of
+    ``engine.step_keys``, then of ``engine.d_update``: ``k_real, k_z, ... = split(key_d, 5)``).
     """
     gan, state, cfg = session.gan, session.state, session.config
-    _, _, key_d, *_ = jax.random.split(state.key, 2 + gan.k_d_max)
-    k_real, k_z, *_ = jax.random.split(key_d, 5)
+    _, _, keys_d = engine.step_keys(gan.spec, state.key)
+    k_real, k_z, *_ = jax.random.split(keys_d[0], 5)
     real, _ = gan.data.sample(k_real, cfg.batch_size)
     fake = gan.generate(state.generator.params, gan.latent(k_z, cfg.batch_size))
     d_params = state.discriminator.params
@@ -55,7 +55,7 @@ def stages(session, show: int = 64) -> list[Stage]:
     fake_logits = gan.discriminate(d_params, fake)
     d_loss = float(losses.d_loss(cfg.loss, real_logits, fake_logits))
     g_loss = float(losses.g_loss(cfg.loss, fake_logits))
-    grads = np.asarray(arrows(gan, d_params, fake))
+    grads = np.asarray(arrows(gan.spec, d_params, fake))
     real, fake = np.asarray(real)[:show], np.asarray(fake)[:show]
     return [
         Stage("sample data", f"1/6 Sample data: a batch of {cfg.batch_size} real points "

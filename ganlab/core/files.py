@@ -1,0 +1,60 @@
+"""Where ganlab's files live, and the one way it writes them: atomically, never half-written.
+
+``WEIGHTS`` is the folder of the shipped weights (``ganlab/weights``). ``atomic_write`` writes
+to a hidden temporary file beside the target, syncs it to disk and renames it over the target,
+so a crash, Ctrl-C or a full disk leaves the old file (or none), never a truncated one; the
+temporary file is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+"""The shipped weights: pretrained runs, classifiers and super-resolution models."""
+
+
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], None], *,
+                 mode: int | None = None) -> Path:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    ``mode``: the file's permission bits (default: what ``open`` would give, i.e. 0o666 less
+    the umask; ``mkstemp`` alone would make 0o600).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_savez(path: str | Path, arrays: dict[str, np.ndarray], *,
+                 compressed: bool = False, mode: int | None = None) -> Path:
+    """``np.savez`` (or ``savez_compressed``) of ``arrays`` to ``path``, atomically; no pickle
+    is ever needed to read it back (``np.load(..., allow_pickle=False)``)."""
+    save = np.savez_compressed if compressed else np.savez
+    return atomic_write(path, lambda f: save(f, **arrays), mode=mode)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int | None = None) -> Path:
+    """``data`` to ``path``, atomically."""
+    return atomic_write(path, lambda f: f.write(data), mode=mode)
