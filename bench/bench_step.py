@@ -16,7 +16,6 @@ import statistics
 import time
 
 import jax
-import jax.numpy as jnp
 from timing import machine, table
 
 import ganlab
@@ -27,12 +26,12 @@ from ganlab.core import engine
 def compiled_chunk(config: ganlab.GANConfig, always_draw_noise: bool = False):
     gan = ganlab.GAN(config)
     state = gan.init(0)
-    n = jnp.asarray(gan.chunk, jnp.int32)
     skip_noise = engine._instance_noise
     if always_draw_noise:
         engine._instance_noise = losses.instance_noise
     try:
-        chunk = gan._scan_chunk.lower(state, n).compile()
+        scan = gan.jit(engine.scan_steps, in_axes=(0, None, None), static_argnums=(2,))
+        chunk = scan.lower(state, gan.arrays, gan.chunk).compile()
     finally:
         engine._instance_noise = skip_noise
     return chunk, state, gan.chunk
@@ -52,7 +51,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, (chunk, _, steps) in cases.items():
             start, start_cpu = time.perf_counter(), time.process_time()
-            states[name], _ = chunk(states[name], jnp.asarray(steps, jnp.int32))
+            states[name], _ = chunk(states[name], None)
             jax.block_until_ready(states[name])
             wall[name].append(steps / (time.perf_counter() - start))
             cpu[name].append(steps / (time.process_time() - start_cpu))

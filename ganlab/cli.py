@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,11 @@ def _config(name_or_file: str, overrides: list[str]) -> GANConfig:
         config = GANConfig.from_dict(json.loads(Path(name_or_file).read_text()))
     else:
         config = preset(name_or_file)
+    changes = _overrides(overrides)
+    return config.replace(**changes) if changes else config
+
+
+def _overrides(overrides: list[str]) -> dict:
     changes = {}
     for item in overrides:
         field, _, text = item.partition("=")
@@ -26,18 +34,86 @@ def _config(name_or_file: str, overrides: list[str]) -> GANConfig:
             changes[field] = json.loads(text)  # numbers, true / false
         except json.JSONDecodeError:
             changes[field] = text  # names such as hinge or tanh
-    return config.replace(**changes) if changes else config
+    return changes
 
 
-def _train(args) -> None:
-    from ganlab.core.runs import train
+def _train(args) -> int:
+    """Train, saving whatever was trained: on success, on Ctrl-C or SIGTERM (after the chunk in
+    progress) and on divergence (the last finite state); the destination is checked first."""
+    from ganlab.core.checkpoints import FILENAME
+    from ganlab.core.gan import GAN
+    from ganlab.core.loop import TrainingDiverged
+    from ganlab.core.runs import Run, load_run
 
-    config = _config(args.config, args.set)
-    run = train(config, args.steps, seed=args.seed, progress=not args.quiet)
-    path = run.save(args.out)
-    last = {k: float(v[-100:].mean()) for k, v in run.history.items()}
-    print(f"trained {args.steps} steps of {args.config} (seed {args.seed}); saved {path}")
+    out = Path(args.out)
+    file = out if out.suffix == ".npz" else out / FILENAME
+    if file.exists() and args.resume:
+        run = load_run(file)  # its own recipe; --set may change its live knobs
+        if args.set:
+            run.set(**_overrides(args.set))
+    elif file.exists() and not args.overwrite:
+        raise ValueError(f"{file} already holds a run (step {_saved_step(file)}); pass "
+                         "--resume to continue it, --overwrite to replace it, or another --out")
+    else:
+        config = _config(args.config, args.set)
+        gan = GAN(config)
+        run = Run(gan, gan.init(args.seed))
+    check_writable(file)
+    start = run.step
+    with interrupts_as_keyboard_interrupt():
+        try:
+            run.train(args.steps, progress=not args.quiet)
+        except TrainingDiverged as error:
+            path = run.save(out)
+            print(f"error: {error}", file=sys.stderr)
+            print(f"saved the last finite state (step {run.step}) to {path}", file=sys.stderr)
+            return 3
+    path = run.save(out)
+    trained = run.step - start
+    if trained < args.steps:
+        print(f"interrupted: trained {trained} of {args.steps} steps (now at step {run.step}); "
+              f"saved {path}. Continue with --resume.")
+        return 130
+    last = {k: float(np.nanmean(v[-100:])) for k, v in run.history.items()}
+    print(f"trained {trained} steps of {args.config} (seed {args.seed}, now at step "
+          f"{run.step}); saved {path}")
     print("mean of the last 100 steps: " + ", ".join(f"{k}={v:.3f}" for k, v in last.items()))
+    return 0
+
+
+def _saved_step(file: Path) -> str:
+    try:
+        from ganlab.core.checkpoints import read_npz
+
+        return str(json.loads(str(read_npz(file)["meta"]))["step"])
+    except Exception:  # noqa: BLE001 - only for the message
+        return "?"
+
+
+def check_writable(file: Path) -> None:
+    """Refuse, before any training, a destination that cannot be written."""
+    folder = file.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot write to {folder} ({error.strerror or error}); choose "
+                         "another --out") from error
+
+
+@contextlib.contextmanager
+def interrupts_as_keyboard_interrupt():
+    """SIGTERM (a scheduler, ``timeout``, a closed terminal) handled like Ctrl-C: the loop
+    finishes its chunk, returns what was trained, and it is saved."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _sample(args) -> None:
@@ -76,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a config field, e.g. --set lr_d=0.0002 (repeatable)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run saved at --out for --steps more steps")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace a run already saved at --out (default: refuse)")
     t.set_defaults(func=_train)
     s = commands.add_parser("sample", help="draw samples from a saved or pretrained run")
     s.add_argument("run", help="a run directory / .npz file, or a pretrained name")
@@ -86,8 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     s.set_defaults(func=_sample)
     args = parser.parse_args(argv)
     try:
-        args.func(args)
+        return args.func(args) or 0
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0

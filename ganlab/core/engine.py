@@ -15,6 +15,7 @@ Notation: ``f`` is D's logit and ``D = sigmoid(f)`` the probability that its inp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import jax
@@ -75,8 +76,10 @@ class GANState(NamedTuple):
     g_stats: nnx.State | None = None
 
 
-class Spec(NamedTuple):
-    """The static half of a GAN: what a compiled step closes over (never traced)."""
+@dataclass(frozen=True, eq=False)
+class Spec:
+    """The static half of a GAN: what a compiled step closes over (never traced). Hashed by
+    identity, so it can be a static argument: ``jax.jit(step, static_argnums=0)``."""
 
     config: GANConfig
     data: Dataset  # samples real batches inside jit (its arrays come in as an argument)

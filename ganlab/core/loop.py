@@ -100,8 +100,7 @@ def advance(gan, state: GANState, steps: int, *, progress: bool = False,
             parts.append(part)
             done += n
             bar.update(n)
-            bar.set_postfix(d_loss=f"{np.nanmean(part['d_loss'][..., -1]):.3f}",
-                            g_loss=f"{np.nanmean(part['g_loss'][..., -1]):.3f}")
+            bar.set_postfix(d_loss=_last(part, "d_loss"), g_loss=_last(part, "g_loss"))
             bad = ~np.isfinite(part["d_loss"]).all(-1)
             if bad.any():
                 history = History.concat(parts, lead)
@@ -124,6 +123,13 @@ def advance(gan, state: GANState, steps: int, *, progress: bool = False,
     finally:
         bar.close()
     return gan.refresh_stats(state), History.concat(parts, lead)
+
+
+def _last(part: dict, name: str) -> str:
+    """The mean over models of a metric's last finite value in a chunk, for the progress bar."""
+    last = np.asarray(part[name])[..., -1]
+    finite = last[np.isfinite(last)]
+    return f"{finite.mean():.3f}" if finite.size else "nan"
 
 
 def bad_steps(history: dict) -> np.ndarray:
