@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[lab,test]"
 	touch $(STAMP)
 
-# JupyterLab on 127.0.0.1 only, with a random token (printed in the URL to open).
+# JupyterLab on 127.0.0.1 only, with a random token (printed in the URL to open); --allow-root
+# when run as root (containers), which JupyterLab otherwise refuses. Same as `ganlab lab`.
 lab: setup
-	cd notebooks && ../$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.port_retries=50 00_start.ipynb
+	$(BIN)/ganlab lab
 
 lint: setup
 	$(BIN)/ruff check .

@@ -34,7 +34,8 @@ def ganlab_gan(config: ganlab.GANConfig) -> ganlab.GAN:
 
 
 class TorchDCGAN:
-    """``ganlab.core.nets.ConvGenerator`` / ``ConvDiscriminator`` and the preset's step, in PyTorch."""
+    """``ganlab.core.nets.ConvGenerator`` / ``ConvDiscriminator`` and the preset's step, in
+    PyTorch."""
 
     def __init__(self, config: ganlab.GANConfig, seed: int = 0):
         torch.manual_seed(seed)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlab.core.config import PRESETS, GANConfig, preset
+from ganlab.core.config import PRESETS, GANConfig, parse_field, preset
+from ganlab.core.validate import count
 
 
 def _config(name_or_file: str, overrides: list[str]) -> GANConfig:
@@ -27,13 +28,10 @@ def _config(name_or_file: str, overrides: list[str]) -> GANConfig:
 def _overrides(overrides: list[str]) -> dict:
     changes = {}
     for item in overrides:
-        field, _, text = item.partition("=")
-        if not _:
-            raise ValueError(f"--set takes FIELD=VALUE (got {item!r})")
-        try:
-            changes[field] = json.loads(text)  # numbers, true / false
-        except json.JSONDecodeError:
-            changes[field] = text  # names such as hinge or tanh
+        field, equals, text = item.partition("=")
+        if not equals:
+            raise ValueError(f"--set takes FIELD=VALUE, e.g. --set lr_d=0.0002 (got {item!r})")
+        changes[field.strip()] = parse_field(field.strip(), text)
     return changes
 
 
@@ -75,8 +73,8 @@ def _train(args) -> int:
               f"saved {path}. Continue with --resume.")
         return 130
     last = {k: float(np.nanmean(v[-100:])) for k, v in run.history.items()}
-    print(f"trained {trained} steps of {args.config} (seed {args.seed}, now at step "
-          f"{run.step}); saved {path}")
+    print(f"trained {trained} steps of {args.config} (seed {args.seed}); at step {run.step}, "
+          f"saved {path}")
     print("mean of the last 100 steps: " + ", ".join(f"{k}={v:.3f}" for k, v in last.items()))
     return 0
 
@@ -119,7 +117,15 @@ def interrupts_as_keyboard_interrupt():
 def _sample(args) -> None:
     from ganlab.core.pretrained import open_run
 
+    count("--n", args.n, 1)
     run = open_run(args.run)
+    classes = run.config.n_classes
+    if args.label is not None and not classes:
+        raise ValueError(f"{args.run} is an unconditional generator: --label cannot apply "
+                         "(sample without it, or use a conditional one, e.g. mnist_conditional)")
+    if args.label is not None and not 0 <= args.label < classes:
+        raise ValueError(f"--label must be in [0, {classes - 1}] for this {classes}-class "
+                         f"model (got {args.label})")
     labels = None if args.label is None else np.full(args.n, args.label)
     samples = run.sample(args.n, seed=args.seed, labels=labels)
     out = Path(args.out)
@@ -140,9 +146,15 @@ def _sample(args) -> None:
     print(f"wrote {args.n} samples of shape {samples.shape[1:]} to {out}")
 
 
+def _lab(args) -> int:
+    from ganlab.launch import lab
+
+    return lab(args.notebooks, args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ganlab", description="Train GANs and sample from them.")
+        prog="ganlab", description="Train GANs, sample from them, open the lessons.")
     commands = parser.add_subparsers(dest="command", required=True)
     t = commands.add_parser("train", help="train a preset or a JSON config and save the run")
     t.add_argument("config", help=f"a preset ({', '.join(sorted(PRESETS))}) or a config .json")
@@ -164,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--label", type=int, default=None, help="class label (conditional models)")
     s.add_argument("--out", required=True, help="FILE.npy (the array) or FILE.png (a picture)")
     s.set_defaults(func=_sample)
+    lab = commands.add_parser("lab", help="open the lessons in JupyterLab (127.0.0.1, a token)")
+    lab.add_argument("--notebooks", default=None, help="the lessons' folder (default: found)")
+    lab.add_argument("--port", type=int, default=8888, help="first port to try (default 8888)")
+    lab.set_defaults(func=_lab)
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0

@@ -111,6 +111,8 @@ def test_bad_arguments_name_the_field():
         ae.train_autoencoder(tiny_images(), "gan", 10)
     with pytest.raises(ValueError, match="lr must be > 0"):
         ae.train_autoencoder(tiny_images(), "ae", 10, lr=0.0)
+    with pytest.raises(ValueError, match=r"steps must be a whole number >= 1 \(got 10.0\)"):
+        ae.train_autoencoder(tiny_images(), "ae", 10.0)
     with pytest.raises(ValueError, match=r"images must have shape \[N, H, W, C\]"):
         ae.train_autoencoder(np.zeros((4, 16)), "ae", 10)
 

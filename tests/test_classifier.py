@@ -116,6 +116,11 @@ def test_wrong_image_shape_is_a_clear_error():
         small_classifier().classify(np.zeros((3, 28, 28, 1)))
 
 
+def test_train_classifier_checks_steps_before_loading_data():
+    with pytest.raises(ValueError, match=r"steps must be >= 1 \(got 0\); try 3000"):
+        clf.train_classifier("digits", steps=0)
+
+
 def test_shipped_digits_classifier():
     model = clf.load_classifier("digits")
     test = load_image_set("digits", "test")

@@ -43,7 +43,7 @@ def test_presets_are_valid_and_overridable():
 def test_dict_round_trip_and_unknown_fields():
     cfg = ganlab.preset("grid", loss="hinge")
     assert GANConfig.from_dict(cfg.to_dict()) == cfg
-    with pytest.raises(ValueError, match=r"unknown config fields \['learning_rate'\]"):
+    with pytest.raises(ValueError, match=r"unknown field 'learning_rate'; Fields: data, model"):
         GANConfig.from_dict({"learning_rate": 1e-3})
 
 

@@ -93,7 +93,8 @@ def test_field_grid_shapes_and_values():
 
 @pytest.mark.parametrize("kwargs, field", [
     ({"mode": "leapfrog"}, "mode"), ({"lr": 0.0}, "lr"), ({"gamma": -1.0}, "gamma"),
-    ({"noise": -0.1}, "noise"), ({"steps": 0}, "steps"), ({"loss": "hinge"}, "loss"),
+    ({"noise": -0.1}, "noise"), ({"steps": 0}, "steps"), ({"steps": 2.5}, "steps must be a whole"),
+    ({"loss": "hinge"}, "loss"),
 ])
 def test_simulate_rejects_bad_arguments(kwargs, field):
     with pytest.raises(ValueError, match=field):

@@ -45,5 +45,16 @@ def test_readme_quick_start_is_two_make_commands():
     for command in ("make lab", "make test"):
         assert command in readme
         assert re.search(rf"^{command.split()[1]}:", makefile, re.M)
-    assert "--ip=127.0.0.1" in makefile
+    assert "ganlab lab" in makefile
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_lab_listens_on_localhost_with_a_token_and_runs_as_root():
+    from ganlab.launch import lab_command, lessons_folder
+
+    folder = lessons_folder()
+    assert (folder / "00_start.ipynb").is_file()
+    as_user, as_root = lab_command(folder, as_root=False), lab_command(folder, as_root=True)
+    assert "--ip=127.0.0.1" in as_user and "--allow-root" not in as_user
+    assert "--allow-root" in as_root
+    assert not any("token=" in part or "0.0.0.0" in part for part in as_root)

@@ -179,5 +179,6 @@ FASHION_CONDITIONAL_ACCURACY_FLOOR = 0.88  # measured 0.903 (5000 steps, seed 0)
 def _metrics(name: str) -> dict:
     metrics = quality.read_report(name)["metrics"]
     if metrics is None:
-        pytest.skip(f"{name}.json holds no metrics yet: run `python -m ganlab.tasks.quality {name}`")
+        pytest.skip(f"{name}.json holds no metrics yet: "
+                    f"run `python -m ganlab.tasks.quality {name}`")
     return metrics

@@ -68,8 +68,10 @@ def test_interpolate_endpoints_and_errors():
         np.testing.assert_allclose(path[-1], z1, atol=1e-6)
     with pytest.raises(ValueError, match="kind must be"):
         interpolate(z0, z1, 5, "cubic")
-    with pytest.raises(ValueError, match="steps must be an integer >= 2"):
+    with pytest.raises(ValueError, match=r"steps must be >= 2 \(got 1\); both ends"):
         interpolate(z0, z1, 1)
+    with pytest.raises(ValueError, match=r"steps must be a whole number >= 2 \(got 2.5\)"):
+        interpolate(z0, z1, 2.5)
 
 
 def test_latent_directions_of_a_linear_generator_are_its_singular_vectors():
@@ -84,8 +86,10 @@ def test_latent_directions_of_a_linear_generator_are_its_singular_vectors():
     rotated = lambda z: (z @ jnp.asarray(a @ q.T).T).reshape(-1, 2, 2, 1)  # noqa: E731
     found_q = latent_directions(rotated, 3, k=2, n=4)
     np.testing.assert_allclose(np.abs(found_q.vectors @ q), np.eye(3)[:2], atol=1e-4)
-    with pytest.raises(ValueError, match=r"k must be an integer in \[1, 3\]"):
+    with pytest.raises(ValueError, match=r"k must be in \[1, 3\], the noise entries of z"):
         latent_directions(generate, 3, k=4)
+    with pytest.raises(ValueError, match=r"n must be a whole number >= 1 \(got True\)"):
+        latent_directions(generate, 3, k=2, n=True)
 
 
 def test_latent_directions_leave_infogan_codes_alone():
@@ -97,7 +101,7 @@ def test_latent_directions_leave_infogan_codes_alone():
     np.testing.assert_array_equal(found.vectors[:, :2], 0.0)  # never along the code
     np.testing.assert_allclose(np.abs(found.vectors[:, 2:]), np.eye(3), atol=1e-5)
     np.testing.assert_allclose(found.strength, [9.0, 4.0, 1.0], rtol=1e-5)
-    with pytest.raises(ValueError, match=r"k must be an integer in \[1, 3\]"):
+    with pytest.raises(ValueError, match=r"k must be in \[1, 3\], the noise entries of z"):
         latent_directions(generate, 5, k=4, codes=2)
 
 
@@ -202,6 +206,8 @@ def test_interpolation_app_walks_between_the_two_samples(tiny_run):
     np.testing.assert_allclose(app.images()[1], g(slerp(za, zb, 0.3)), atol=1e-5)
     app.seed_b.value = 9
     np.testing.assert_allclose(app.images()[2], g(app.latent(9)), atol=1e-5)
+    with pytest.raises(ValueError, match=r"steps must be >= 3 \(got 2\)"):
+        interpolation(tiny_run, steps=2)
 
 
 def test_class_picker_redraws_the_requested_class(tiny_conditional, tiny_run):

@@ -1,10 +1,14 @@
-"""Super-resolution: down/upsampling at known values, the networks, a tiny training run, files."""
+"""Super-resolution: down/upsampling at known values, the networks, a tiny training run through
+the one loop, divergence, files."""
 
+import jax
 import numpy as np
 import pytest
 
 from ganlab.core.checkpoints import CheckpointError
-from ganlab.tasks import superres
+from ganlab.core.loop import TrainingDiverged, advance
+from ganlab.tasks import superres, superres_training
+from ganlab.tasks.image_metrics import psnr
 
 
 def test_downsample_is_the_block_mean():
@@ -29,6 +33,12 @@ def test_config_validation_names_the_field():
         superres.SRConfig(adversarial_weight=-1.0)
     with pytest.raises(ValueError, match="data must be one of"):
         superres.SRConfig(data="cifar")
+    with pytest.raises(ValueError, match=r"steps must be a whole number >= 0 \(got 2.5\)"):
+        superres.SRConfig(steps=2.5)
+    with pytest.raises(ValueError, match=r"width must be >= 1 \(got 0\); at most 1024"):
+        superres.SRConfig(width=0)
+    with pytest.raises(ValueError, match=r"width must be in \[1, 1024\] \(got 2000\)"):
+        superres.SRConfig(width=2000)
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +50,15 @@ def tiny_images():
 @pytest.fixture(scope="module")
 def tiny_model(tiny_images):
     config = superres.SRConfig(data="digits", factor=2, width=4, steps=4, batch_size=4, seed=0)
-    return superres.train_superres(config, tiny_images, progress=False)
+    return superres_training.train_superres(config, tiny_images, progress=False)
 
 
 def test_tiny_training_run(tiny_model, tiny_images):
-    assert set(tiny_model.history) == {"pixel", "g_adv", "d_loss"}
+    assert set(tiny_model.history) == set(superres_training.HISTORY) == {"pixel", "g_adv", "d_loss"}
     for values in tiny_model.history.values():
         assert values.shape == (4,) and np.all(np.isfinite(values))
     assert np.all(tiny_model.history["d_loss"] > 0)  # the GAN term was on
+    assert tiny_model.info["steps"] == 4
     out = tiny_model.upscale(superres.downsample(tiny_images[:5], 2))
     assert out.shape == (5, 8, 8, 1) and out.min() >= -1 and out.max() <= 1
 
@@ -55,13 +66,51 @@ def test_tiny_training_run(tiny_model, tiny_images):
 def test_pixel_only_training_skips_the_discriminator(tiny_images):
     config = superres.SRConfig(data="digits", factor=2, width=4, steps=2, batch_size=4,
                                adversarial_weight=0.0)
-    model = superres.train_superres(config, tiny_images, progress=False)
+    model = superres_training.train_superres(config, tiny_images, progress=False)
     np.testing.assert_array_equal(model.history["d_loss"], 0.0)
     np.testing.assert_array_equal(model.history["g_adv"], 0.0)
 
 
+def test_training_goes_through_the_one_loop(tiny_images):
+    config = superres.SRConfig(data="digits", factor=2, width=4, steps=7, batch_size=4)
+    trainer = superres_training.SRTrainer(config, tiny_images)
+    assert trainer.chunks(120) == [50, 50, 20]
+    seen = []
+    state, history = advance(trainer, trainer.init(), 7,
+                             callbacks=[lambda state, part, done: seen.append(done)])
+    assert seen == [7] and int(state.step) == 7 and history.steps == 7
+    assert set(history) == set(superres_training.METRICS)
+    # L_G is its two terms, weighted
+    np.testing.assert_allclose(history["g_loss"], history["pixel"] + 0.02 * history["g_adv"],
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("adversarial_weight", [0.02, 0.0])
+def test_a_non_finite_step_is_not_taken_and_the_loop_names_it(tiny_images, adversarial_weight):
+    config = superres.SRConfig(data="digits", factor=2, width=4, steps=3, batch_size=4,
+                               adversarial_weight=adversarial_weight)
+    trainer = superres_training.SRTrainer(config, np.full_like(tiny_images, np.nan))
+    start = trainer.init()
+    with pytest.raises(TrainingDiverged, match=r"diverged at step 0.*lr_d=0.0005, lr_g=0.0005"
+                       ) as error:
+        advance(trainer, start, 3)
+    assert int(error.value.state.step) == 0 and error.value.history.steps == 1
+    kept = error.value.state
+    for a, b in zip(jax.tree.leaves((kept.generator, kept.discriminator)),
+                    jax.tree.leaves((start.generator, start.discriminator))):
+        np.testing.assert_array_equal(a, b)  # the last finite weights and Adam states
+
+
+def test_train_superres_refuses_non_finite_images(tiny_images):
+    images = tiny_images.copy()
+    images[3, 1, 2, 0] = np.nan
+    config = superres.SRConfig(data="digits", factor=2, width=4, steps=1, batch_size=4)
+    with pytest.raises(ValueError, match=r"images has 1 NaN or infinite values \(at \(3, 1, 2"):
+        superres_training.train_superres(config, images, progress=False)
+
+
 def test_same_seed_same_model(tiny_model, tiny_images):
-    again = superres.train_superres(tiny_model.config, tiny_images, progress=False)
+    again = superres_training.train_superres(tiny_model.config, tiny_images, progress=False)
     lr = superres.downsample(tiny_images[:3], 2)
     np.testing.assert_array_equal(tiny_model.upscale(lr), again.upscale(lr))
 
@@ -79,8 +128,6 @@ def test_save_load_round_trip_and_corrupt_file(tiny_model, tiny_images, tmp_path
 
 
 def test_evaluate_reports_psnr_against_hand_computed_bicubic(tiny_model, tiny_images):
-    from ganlab.tasks.completion import psnr
-
     report = superres.evaluate(tiny_model, tiny_images)
     bicubic = np.asarray(superres.bicubic(superres.downsample(tiny_images, 2), 2))
     assert report["bicubic"]["psnr"] == pytest.approx(float(psnr(bicubic, tiny_images).mean()))
@@ -88,7 +135,8 @@ def test_evaluate_reports_psnr_against_hand_computed_bicubic(tiny_model, tiny_im
 
 
 def test_missing_shipped_model_names_the_command():
-    with pytest.raises(ValueError, match="python -m ganlab.tasks.superres train fashion_mnist"):
+    command = "python -m ganlab.tasks.superres_training train fashion_mnist"
+    with pytest.raises(ValueError, match=command):
         superres.load_pretrained_superres("fashion_mnist", 2)
 
 

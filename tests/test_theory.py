@@ -90,6 +90,8 @@ def test_bad_arguments_raise_clear_errors():
         theory.gaussian(X, 0.0, 0.0)
     with pytest.raises(ValueError, match="high must be > low"):
         theory.grid(1.0, 1.0)
+    with pytest.raises(ValueError, match=r"n must be a whole number >= 3 \(got 4001.0\)"):
+        theory.grid(n=4001.0)
     with pytest.raises(ValueError, match="probabilities"):
         theory.value_of(np.full_like(X, 1.5), X, X, X)
     with pytest.raises(ValueError, match="weights"):

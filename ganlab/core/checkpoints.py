@@ -18,7 +18,7 @@ from ganlab.core.config import GANConfig
 from ganlab.core.data import IMAGE_SHAPES, ImageSpec, points
 from ganlab.core.engine import METRICS
 from ganlab.core.files import atomic_savez
-from ganlab.core.gan import GAN
+from ganlab.core.gan import GAN, check_knobs
 
 FORMAT = "ganlab-run-1"
 FILENAME = "run.npz"
@@ -127,12 +127,18 @@ def read_run(path: str | Path, data=None) -> tuple[GAN, object, dict]:
     arrays = read_npz(file)
     try:
         meta = json.loads(str(arrays["meta"]))
+        if not isinstance(meta, dict):
+            raise TypeError(f"the header is a JSON {type(meta).__name__}, not an object")
         if meta.get("format") != FORMAT:
             raise CheckpointError(f"{file} has format {meta.get('format')!r}, not {FORMAT!r}")
         config = GANConfig.from_dict(meta["config"])
     except (KeyError, json.JSONDecodeError, TypeError) as error:
         raise CheckpointError(
             f"{file} has no valid header ({error}); is it a ganlab run?") from error
+    except CheckpointError:
+        raise
+    except ValueError as error:
+        raise CheckpointError(f"{file} holds an invalid config: {error}") from error
     gan = GAN(config, data if data is not None else _data_for(config, arrays))
     template = jax.eval_shape(lambda: gan.init(0))
     fresh = None if meta.get("optimizer", True) else dict(_leaves(gan.init(0)))
@@ -156,7 +162,31 @@ def read_run(path: str | Path, data=None) -> tuple[GAN, object, dict]:
         leaves.append(_restore(leaf, value))
     state = jax.tree.unflatten(jax.tree.structure(template), leaves)
     history = {name: arrays[f"history/{name}"] for name in METRICS if f"history/{name}" in arrays}
+    _check_loaded(file, gan, state, history)
     return gan, state, history
+
+
+def _check_loaded(file: Path, gan: GAN, state, history: dict) -> None:
+    """What was read makes sense: finite weights, a step >= 0, valid knobs, and histories of
+    one length, at most the step count (shipped runs keep only their last steps), plus the
+    step that was not taken in a run saved after it diverged."""
+    for name, leaf in _leaves((state.generator.params, state.discriminator.params,
+                               state.g_ema)):
+        if not np.isfinite(np.asarray(leaf)).all():
+            raise CheckpointError(f"{file} holds NaN or infinite weights ({name}); it cannot "
+                                  "be trained or sampled: retrain, or load an earlier save")
+    step = int(state.step)
+    if step < 0:
+        raise CheckpointError(f"{file} says it is at step {step}; a step count is >= 0")
+    try:
+        check_knobs(gan.config, gan.k_d_max, gan.knobs(state))
+    except ValueError as error:
+        raise CheckpointError(f"{file} holds invalid hyperparameters: {error}") from error
+    lengths = {name: np.shape(values) for name, values in history.items()}
+    if len(set(lengths.values())) > 1 or any(len(s) != 1 or s[0] > step + 1
+                                             for s in lengths.values()):
+        raise CheckpointError(f"{file} has a history that does not fit its step {step} "
+                              f"(lengths {lengths}); save it again")
 
 
 def _data_for(config: GANConfig, arrays: dict):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
+import numbers
 from dataclasses import dataclass
 
 LOSSES = ("saturating", "non_saturating", "least_squares", "wasserstein", "hinge")
@@ -50,6 +53,9 @@ class GANConfig:
 
     def __post_init__(self) -> None:
         from ganlab.core.data import IMAGE_SETS, TOYS
+
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _typed(f.name, f.type, getattr(self, f.name)))
 
         _choice("data", self.data, (*TOYS, *IMAGE_SETS))
         _choice("model", self.model, MODELS)
@@ -115,7 +121,9 @@ class GANConfig:
             )
 
     def replace(self, **changes) -> GANConfig:
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again); a misspelled field is named,
+        with the nearest real one."""
+        check_fields(changes)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -123,11 +131,69 @@ class GANConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> GANConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown config fields {unknown}; known fields are {sorted(known)}")
+        if not isinstance(values, dict):
+            raise ValueError(f"a config must be a JSON object of fields (got "
+                             f"{type(values).__name__})")
+        check_fields(values)
         return cls(**values)
+
+
+FIELDS = {f.name: f.type for f in dataclasses.fields(GANConfig)}
+
+
+def check_fields(values: dict) -> None:
+    """Every key of ``values`` is a field of ``GANConfig``; else "unknown field 'lrd'; did you
+    mean 'lr_d'?" and the list of fields."""
+    for name in values:
+        if name not in FIELDS:
+            near = difflib.get_close_matches(name, FIELDS, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ";"
+            raise ValueError(f"unknown field {name!r}{hint} Fields: {', '.join(FIELDS)}")
+
+
+def parse_field(name: str, text: str):
+    """The value of field ``name`` written as text (the CLI's ``--set name=text``), parsed by
+    the field's type: booleans as true/false (or yes/no, 1/0), numbers as numbers."""
+    check_fields({name: text})
+    kind, word = FIELDS[name], text.strip()
+    if kind == "bool":
+        truth = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+        if word.lower() not in truth:
+            raise ValueError(f"{name} must be true or false (got {text!r})")
+        return truth[word.lower()]
+    if kind in ("int", "float"):
+        try:
+            return int(word) if kind == "int" else float(word)
+        except ValueError:
+            raise ValueError(f"{name} must be {'a whole number' if kind == 'int' else 'a number'}"
+                             f" (got {text!r})") from None
+    return word
+
+
+def _typed(name: str, kind: str, value):
+    """``value`` as a field of type ``kind`` ("bool", "int", "float" or "str"), or an error that
+    names the field: no string "False" passing for a true boolean, no infinite penalty."""
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value in (0, 1):
+            return bool(value)
+        raise ValueError(f"{name} must be True or False (got {value!r})")
+    if kind == "int":
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return int(value)
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            return int(value)
+        raise ValueError(f"{name} must be a whole number (got {value!r})")
+    if kind == "float":
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number (got {value!r})")
+            return float(value)
+        raise ValueError(f"{name} must be a number (got {value!r})")
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a name, a string (got {value!r})")
+    return value
 
 
 def _choice(name: str, value, allowed: tuple) -> None:
@@ -183,5 +249,7 @@ PRESETS: dict[str, GANConfig] = {
 def preset(name: str, **overrides) -> GANConfig:
     """A named recipe, with any fields overridden by keyword: ``preset("ring", lr_d=3e-4)``."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; presets are {sorted(PRESETS)}")
+        near = difflib.get_close_matches(str(name), PRESETS, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ValueError(f"unknown preset {name!r}{hint}; presets are {sorted(PRESETS)}")
     return PRESETS[name].replace(**overrides)

@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ganlab.core.validate import finite
+
 TOYS = ("ring", "grid", "moons", "spiral", "line", "two_gaussians", "points")
 IMAGE_SETS = ("digits", "mnist", "fashion_mnist")
 
@@ -143,7 +145,8 @@ def points(xy, std: float = 0.05, max_modes: int = 16) -> Toy:
     xy = np.asarray(xy, np.float64)
     if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) == 0:
         raise ValueError(f"points must be an array of shape [n, 2] with n >= 1 (got {xy.shape})")
-    if not std > 0:
+    finite("points", xy, "coordinates")
+    if not (np.isfinite(std) and std > 0):
         raise ValueError(f"std must be > 0 (got {std}); try 0.05")
     modes = xy if len(xy) <= max_modes else _kmeans(xy, max_modes)
     return Toy("points", modes, std, std, centres=xy)

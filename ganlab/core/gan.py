@@ -120,8 +120,10 @@ class GAN:
         return nnx.merge(self.spec.d_def, state.discriminator.params)
 
     def knobs(self, state: GANState) -> dict:
-        """The live knob values of an unbatched state, as Python numbers."""
-        return {name: value.item() for name, value in state.knobs._asdict().items()}
+        """The live knob values of an unbatched state, as Python numbers (a float32 knob as
+        the shortest decimal that is it: 2e-4, not 0.000199999994947)."""
+        return {name: float(str(value)) if value.dtype == np.float32 else value.item()
+                for name, value in ((k, np.asarray(v)) for k, v in state.knobs._asdict().items())}
 
     def current_config(self, state: GANState) -> GANConfig:
         """The recipe an unbatched state trains with: the config, with the state's knobs."""

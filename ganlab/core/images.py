@@ -24,6 +24,7 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -260,9 +261,17 @@ def read_idx(path: str | Path) -> np.ndarray:
     """A checked IDX ``.gz`` file as an array (see :func:`verify` and :func:`parse_idx`)."""
     path = Path(path)
     packed = path.read_bytes()
-    raw = gzip.decompress(packed)
+    try:
+        raw = gzip.decompress(packed)
+    except (EOFError, OSError, zlib.error) as error:  # BadGzipFile is an OSError
+        raise ValueError(f"{path} is not a complete gzip file ({type(error).__name__}: "
+                         f"{error}): it is truncated or corrupt; download it again or delete "
+                         "it") from error
     verify(path, packed, raw)
-    return parse_idx(raw)
+    try:
+        return parse_idx(raw)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error
 
 
 def verify(path: Path, packed: bytes, raw: bytes) -> None:

@@ -1,7 +1,8 @@
 """Pretrained runs shipped with ganlab (``ganlab/weights/<name>.npz``), trained by ganlab itself.
 
 Each file is a saved :class:`ganlab.core.runs.Run` (config, parameters, history); the command
-that made it is ``python -m ganlab train <preset> --steps N --seed S --out ganlab/weights/<name>.npz``.
+that made it is ``python -m ganlab train <preset> --steps N --seed S --out
+ganlab/weights/<name>.npz``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from ganlab.core.runs import Run, load_run
 
 
 def available() -> list[str]:
-    """Names of the pretrained runs that ship with this copy of ganlab."""
-    return sorted(p.stem for p in WEIGHTS.glob("*.npz") if not p.stem.startswith("classifier_"))
+    """Names of the pretrained GAN runs that ship with this copy of ganlab (what ``sample`` and
+    ``load_pretrained`` take; the classifiers and super-resolution models are other files)."""
+    return sorted(p.stem for p in WEIGHTS.glob("*.npz")
+                  if not p.stem.startswith(("classifier_", "superres_")))
 
 
 def pretrained_path(name: str) -> Path:

@@ -26,6 +26,8 @@ import numpy as np
 import optax
 from flax import nnx
 
+from ganlab.core.validate import count
+
 KINDS = ("ae", "vae")
 
 
@@ -142,7 +144,7 @@ def train_autoencoder(images, kind: str = "vae", steps: int = 3000, *, latent_di
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {list(KINDS)} (got {kind!r})")
-    if not 1 <= steps <= 10_000_000:
+    if count("steps", steps, 1, "; try 2000 to 5000") > 10_000_000:
         raise ValueError(f"steps must be in [1, 10_000_000] (got {steps}); try 2000 to 5000")
     if not 0 < lr <= 1:
         raise ValueError(f"lr must be > 0 and <= 1 (got {lr}); typical values are 1e-4 to 1e-3")

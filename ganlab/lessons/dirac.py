@@ -35,6 +35,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ganlab.core.validate import count
+
 LOSSES = ("standard", "wasserstein")
 MODES = ("simultaneous", "alternating")
 _NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(40)  # E g(e), e ~ N(0, 1)
@@ -128,8 +130,7 @@ def simulate(start=(1.0, 1.0), steps: int = 500, lr: float = 0.1, *,
     """
     _check("mode", mode, MODES)
     _check("loss", loss, LOSSES)
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1 (got {steps!r})")
+    count("steps", steps, 1, "; try 500")
     if not lr > 0:
         raise ValueError(f"lr must be > 0 (got {lr}); try 0.1")
     for name, v in (("gamma", gamma), ("noise", noise)):

@@ -27,6 +27,7 @@ import numpy as np
 import optax
 
 from ganlab.core import losses
+from ganlab.core.validate import count
 
 LOG2 = float(np.log(2.0))
 LOG4 = float(np.log(4.0))
@@ -37,7 +38,7 @@ def grid(low: float = -6.0, high: float = 6.0, n: int = 4001) -> np.ndarray:
     """``n`` evenly spaced points from ``low`` to ``high``: the x-axis every integral uses."""
     if not high > low:
         raise ValueError(f"high must be > low (got low={low}, high={high})")
-    if not 3 <= n <= 10_000_000:
+    if count("n", n, 3, "; 4001 is plenty for plots") > 10_000_000:
         raise ValueError(f"n must be in [3, 10_000_000] (got {n}); 4001 is plenty for plots")
     return np.linspace(low, high, n)
 
@@ -154,7 +155,8 @@ def gaussian_kl(mean_p: float, std_p: float, mean_q: float, std_q: float) -> flo
 
 # -- the generator's side --------------------------------------------------------------------
 def g_loss_gradient(kind: str, d_fake: np.ndarray) -> np.ndarray:
-    """``d g_loss / d logit`` at ``D(G(z)) = d_fake``, by ``jax.grad`` of ``ganlab.core.losses.g_loss``.
+    """``d g_loss / d logit`` at ``D(G(z)) = d_fake``, by ``jax.grad`` of
+    ``ganlab.core.losses.g_loss``.
 
     By hand: saturating ``log(1 - sigmoid(l))`` has derivative ``-D``; non-saturating
     ``-log sigmoid(l)`` has ``-(1 - D)``. When D is sure a sample is fake (``D -> 0``) the first

@@ -30,6 +30,7 @@ from flax import nnx
 from ganlab.core.checkpoints import read_params, save_params
 from ganlab.core.files import WEIGHTS
 from ganlab.core.images import ImageSet, cache_dir, load_image_set
+from ganlab.core.validate import count
 
 FORMAT = "ganlab-classifier-1"
 
@@ -120,8 +121,7 @@ def train_classifier(name: str, steps: int = 3000, seed: int = 0, *, batch_size:
     and each image is translated by up to ``shift`` pixels (data augmentation).
     Returns the :class:`Classifier` with its test-split accuracy in ``info["test_accuracy"]``.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer (got {steps!r}); try 3000")
+    count("steps", steps, 1, "; try 3000")
     train = load_image_set(name, "train", data_dir=data_dir)
     config = {"image_shape": list(train.shape), "n_classes": train.n_classes, "width": width,
               "n_features": n_features}

@@ -11,21 +11,24 @@ the generator was trained. The loss is not convex, so several random starts ("re
 once as one batch, and for each image the restart with the lowest *visible* error wins. The
 completed image keeps the visible pixels and takes the hidden ones from ``G(z*)``.
 
-Quality is measured on the hidden pixels only, against the truth: ``mse`` and ``psnr``
-``= 10 log10(range^2 / mse)`` with range 2 for images in [-1, 1]. Baselines: ``mean_fill``
+Quality is measured on the hidden pixels only, against the truth (:func:`fill_report`): MSE and
+PSNR ``= 10 log10(range^2 / MSE)`` (:mod:`ganlab.tasks.image_metrics`). Baselines: ``mean_fill``
 (hidden pixels from the average training image) and ``nearest_fill`` (from the training image
-closest on the visible pixels).
+closest on the visible pixels). The mask editor widget is :mod:`ganlab.ui.mask_editor`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+
+from ganlab.core.validate import count, finite
+from ganlab.tasks.image_metrics import mse, psnr
+from ganlab.tasks.inputs import image_batch
 
 MASKS = ("centre", "left", "right", "top", "bottom", "random")
 
@@ -73,32 +76,56 @@ def paint(mask: np.ndarray, row: float, col: float, radius: float = 1.5,
     return mask
 
 
-# -- measures --------------------------------------------------------------------------------------
-def _region(a, b, mask):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if a.shape != b.shape or a.ndim != 4:
-        raise ValueError(f"images must both be [B, H, W, C] (got {a.shape} and {b.shape})")
-    weight = np.ones_like(a) if mask is None else np.broadcast_to(np.asarray(mask, np.float64),
-                                                                  a.shape)
-    return a, b, weight
+# -- checks at the door ---------------------------------------------------------------------------
+def check_mask(mask, images_shape: tuple[int, int, int, int]) -> np.ndarray:
+    """``mask`` as float32 ``[H, W, 1]`` (every image) or ``[B, H, W, 1]`` (per image) for
+    ``images`` of shape ``[B, H, W, C]``; every entry 1 (visible) or 0 (hidden)."""
+    b, h, w, _ = images_shape
+    values = np.asarray(mask)
+    if values.shape not in ((h, w, 1), (b, h, w, 1)):
+        fix = ("; add the channel axis with mask[..., None]"
+               if values.ndim in (2, 3) and values.shape[-2:] == (h, w) else "")
+        raise ValueError(f"mask must have shape [{h}, {w}, 1] (one for every image) or "
+                         f"[{b}, {h}, {w}, 1] (one per image) to match images "
+                         f"{tuple(images_shape)} (got {values.shape}){fix}")
+    if values.dtype.kind not in "biuf":
+        raise ValueError(f"mask must be numeric, 1 = visible and 0 = hidden "
+                         f"(got dtype {values.dtype})")
+    bad = (values != 0) & (values != 1)  # NaN is neither
+    if bad.any():
+        where = np.argwhere(bad)[:3]
+        shown = ", ".join(f"{tuple(int(i) for i in w)}={values[tuple(w)]}" for w in where)
+        n = int(bad.sum())
+        raise ValueError(f"mask must be 1 (visible) or 0 (hidden) everywhere (got {n} other "
+                         f"value{'s' if n > 1 else ''}, at {shown}); threshold a soft mask "
+                         "with (mask > 0.5).astype(np.float32)")
+    return values.astype(np.float32)
 
 
-def mse(a, b, mask=None) -> np.ndarray:
-    """Mean squared error per image ``[B]``, over the pixels where ``mask`` is 1 (all if None)."""
-    a, b, weight = _region(a, b, mask)
-    counted = weight.sum((1, 2, 3))
-    if np.any(counted == 0):
-        raise ValueError("mask selects no pixel of some image; nothing to measure")
-    return (weight * (a - b) ** 2).sum((1, 2, 3)) / counted
-
-
-def psnr(a, b, mask=None, data_range: float = 2.0) -> np.ndarray:
-    """Peak signal-to-noise ratio per image ``[B]`` in dB: ``10 log10(range^2 / mse)``.
-
-    ``data_range`` is 2 for images in [-1, 1]. A perfect match (mse = 0) gives 100 dB.
-    """
-    error = np.maximum(mse(a, b, mask), data_range**2 * 1e-10)
-    return 10 * np.log10(data_range**2 / error)
+def check_labels(labels, batch: int, n_classes: int) -> np.ndarray | None:
+    """``labels`` as int32 ``[B]`` in ``[0, n_classes)`` for a conditional generator; None for
+    an unconditional one (``n_classes == 0``)."""
+    if not n_classes:
+        if labels is not None:
+            raise ValueError(f"labels must be None: this generator is unconditional "
+                             f"(n_classes=0) (got labels of shape {np.shape(labels)})")
+        return None
+    if labels is None:
+        raise ValueError(f"this generator is conditional: pass labels [B] = [{batch}] "
+                         f"(one class in [0, {n_classes}) per image)")
+    values = np.asarray(labels)
+    if values.shape != (batch,):
+        raise ValueError(f"labels must have shape [{batch}], one class per image "
+                         f"(got {values.shape})")
+    if values.dtype.kind not in "iu":
+        raise ValueError(f"labels must be whole class numbers in [0, {n_classes}) "
+                         f"(got dtype {values.dtype})")
+    bad = (values < 0) | (values >= n_classes)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"labels must be in [0, {n_classes}) for this generator's "
+                         f"{n_classes} classes (got {values[i]} at index {i})")
+    return values.astype(np.int32)
 
 
 # -- the search ------------------------------------------------------------------------------------
@@ -146,33 +173,34 @@ def complete(run, images, mask, *, labels=None, restarts: int = 8, steps: int = 
 
     Args:
       run: a trained image GAN (:class:`ganlab.Run`): ``run.gan.generate`` and its parameters.
-      images: the images, of the generator's shape, in [-1, 1] (hidden pixels are ignored).
-      mask: ``[H, W, 1]`` for every image or ``[B, H, W, 1]`` per image; 1 = visible.
-      labels: class labels ``[B]`` for a conditional generator (else None).
+      images: ``[B, H, W, C]``, the generator's image shape, in [-1, 1], finite (hidden
+        pixels too: a NaN anywhere would spread through the loss).
+      mask: ``[H, W, 1]`` for every image or ``[B, H, W, 1]`` per image; 1 = visible, 0 =
+        hidden, nothing in between.
+      labels: class labels ``[B]`` in ``[0, n_classes)`` for a conditional generator (else
+        None).
       restarts: random starting points per image, optimised together (the best one is kept).
       steps: Adam steps on z with learning rate ``lr``.
       prior: weight of ``||z||^2`` (Gaussian prior on z; 0 = none).
       seed: seeds the starting z (same seed, same result).
 
     With InfoGAN codes (``run.config.codes``) each restart keeps the one-hot code it drew and
-    the search moves only the noise entries of z.
+    the search moves only the noise entries of z. Bad arguments raise a ``ValueError`` naming
+    the argument and the fix.
     """
-    for name, value, low in (("restarts", restarts, 1), ("steps", steps, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low} (got {value!r})")
+    restarts, steps = count("restarts", restarts, 1), count("steps", steps, 0)
     if not lr > 0 or not prior >= 0:
         raise ValueError(f"lr must be > 0 and prior >= 0 (got lr={lr}, prior={prior})")
-    images = jnp.asarray(images, jnp.float32)
     shape = tuple(run.gan.data.shape)
-    if images.ndim != 4 or images.shape[1:] != shape:
-        raise ValueError(f"images must have shape [B, {', '.join(map(str, shape))}] for this "
-                         f"generator (got {images.shape})")
+    if len(shape) != 3:
+        raise ValueError(f"complete needs an image generator (this one makes data of shape "
+                         f"{shape})")
+    images = jnp.asarray(image_batch("images", images, shape, whose=" for this generator"))
     batch = images.shape[0]
-    mask = jnp.broadcast_to(jnp.asarray(mask, jnp.float32), images.shape[:3] + (1,))
-    if run.config.n_classes and labels is None:
-        raise ValueError("this generator is conditional: pass labels [B] (one class per image)")
+    mask = jnp.broadcast_to(jnp.asarray(check_mask(mask, images.shape)), images.shape[:3] + (1,))
+    labels = check_labels(labels, batch, run.config.n_classes)
     if labels is not None:
-        labels = jnp.repeat(jnp.asarray(labels, jnp.int32), restarts)
+        labels = jnp.repeat(jnp.asarray(labels), restarts)
     # Restarts as one batch of B * R: image b's copies are rows b R ... b R + R - 1.
     target = jnp.repeat(images, restarts, axis=0)
     tiled_mask = jnp.repeat(mask, restarts, axis=0)
@@ -201,9 +229,13 @@ def complete(run, images, mask, *, labels=None, restarts: int = 8, steps: int = 
 # -- baselines -------------------------------------------------------------------------------------
 def mean_fill(images, mask, mean_image) -> np.ndarray:
     """Hidden pixels from ``mean_image`` ``[H, W, C]`` (e.g. the training set's mean)."""
-    images = np.asarray(images, np.float32)
-    mask = np.broadcast_to(np.asarray(mask, np.float32), images.shape[:3] + (1,))
-    return np.where(mask > 0, images, np.asarray(mean_image, np.float32)[None])
+    images = image_batch("images", images, in_range=False)
+    mask = np.broadcast_to(check_mask(mask, images.shape), images.shape[:3] + (1,))
+    mean_image = finite("mean_image", mean_image)
+    if mean_image.shape != images.shape[1:]:
+        raise ValueError(f"mean_image must have one image's shape {list(images.shape[1:])} "
+                         f"(got {mean_image.shape}), e.g. train_set.images.mean(0)")
+    return np.where(mask > 0, images, mean_image.astype(np.float32)[None])
 
 
 def nearest_fill(images, mask, references, chunk: int = 10000) -> np.ndarray:
@@ -212,11 +244,14 @@ def nearest_fill(images, mask, references, chunk: int = 10000) -> np.ndarray:
     Distance ``sum_p m_p (x_p - r_p)^2 = m.x^2 - 2 (m x).r + m.r^2``, computed as matrix
     products over the references ``[N, H, W, C]`` in chunks.
     """
-    images = np.asarray(images, np.float32)
-    mask = np.broadcast_to(np.asarray(mask, np.float32), images.shape[:3] + (1,))
+    chunk = count("chunk", chunk, 1)
+    images = image_batch("images", images, in_range=False)
+    mask = np.broadcast_to(check_mask(mask, images.shape), images.shape[:3] + (1,))
+    references = image_batch("references", references, images.shape[1:], in_range=False,
+                             whose=" (the images' shape)")
     weight = np.broadcast_to(mask, images.shape).reshape(len(images), -1)
     x = images.reshape(len(images), -1)
-    refs = np.asarray(references, np.float32).reshape(len(references), -1)
+    refs = references.reshape(len(references), -1)
     best_d = np.full(len(images), np.inf)
     best_i = np.zeros(len(images), int)
     for start in range(0, len(refs), chunk):
@@ -230,96 +265,20 @@ def nearest_fill(images, mask, references, chunk: int = 10000) -> np.ndarray:
 
 
 def fill_report(truth, mask, **completions: np.ndarray) -> dict[str, dict[str, float]]:
-    """MSE and PSNR on the hidden pixels (mean over images) of each named completion."""
-    hidden = 1 - np.broadcast_to(np.asarray(mask, np.float32), np.shape(truth)[:3] + (1,))
+    """MSE and PSNR on the hidden pixels (mean over images) of each named completion.
+
+    ``truth`` ``[B, H, W, C]`` in [-1, 1] (the PSNR's range is 2); each completion the same shape.
+    """
+    truth = image_batch("truth", truth)
+    hidden = 1 - np.broadcast_to(check_mask(mask, truth.shape), truth.shape[:3] + (1,))
+    if not completions:
+        raise ValueError("fill_report needs at least one completion to measure, e.g. "
+                         "fill_report(truth, mask, gan=result.completed)")
+    for name, filled in completions.items():
+        if np.shape(filled) != truth.shape:
+            raise ValueError(f"completion {name!r} must have the shape of truth {truth.shape} "
+                             f"(got {np.shape(filled)})")
+        finite(f"completion {name!r}", filled)
     return {name: {"mse": float(mse(filled, truth, hidden).mean()),
                    "psnr": float(psnr(filled, truth, hidden).mean())}
             for name, filled in completions.items()}
-
-
-# -- the mask widget -------------------------------------------------------------------------------
-class MaskEditor:
-    """Choose a mask for ``image`` ``[H, W, 1]``: a preset (``kind`` + ``size``) or drawn.
-
-    ``editor.widget`` shows buttons for the kind, a slider for the hidden fraction, a brush size,
-    "clear" and "complete" buttons, and the image with hidden pixels in red. With kind "drawn",
-    clicking or dragging on the image hides pixels (under ``%matplotlib widget``); from Python,
-    ``editor.paint(row, col)`` does the same. ``editor.mask`` is the current mask; pressing
-    "complete" calls ``on_complete(mask)``.
-    """
-
-    def __init__(self, image, on_complete: Callable[[np.ndarray], None] | None = None,
-                 kind: str = "centre", size: float = 0.4):
-        import ipywidgets as widgets
-        import matplotlib.pyplot as plt
-
-        self.image = np.asarray(image, np.float32)
-        if self.image.ndim != 3:
-            raise ValueError(f"image must have shape [H, W, C] (got {self.image.shape})")
-        self.on_complete = on_complete
-        self.drawn = np.ones(self.image.shape[:2] + (1,), np.float32)
-        self.kind = widgets.ToggleButtons(options=[*MASKS, "drawn"], value=kind,
-                                          description="mask")
-        self.size = widgets.FloatSlider(value=size, min=0.0, max=1.0, step=0.05,
-                                        description="hidden")
-        self.brush = widgets.FloatSlider(value=1.5, min=0.5, max=5.0, step=0.5,
-                                         description="brush")
-        self.clear = widgets.Button(description="clear drawing")
-        self.run_button = widgets.Button(description="complete", button_style="primary")
-        self.clear.on_click(lambda _: self.reset())
-        self.run_button.on_click(lambda _: self.on_complete and self.on_complete(self.mask))
-        for control in (self.kind, self.size):
-            control.observe(lambda _: self._redraw(), "value")
-        with plt.ioff():
-            self.figure, self.ax = plt.subplots(figsize=(2.6, 2.6))
-        self.ax.set_axis_off()
-        self.artist = self.ax.imshow(self._picture(), vmin=0, vmax=1)
-        self.ax.set_title("hidden pixels in red", fontsize=9)
-        self.figure.canvas.mpl_connect("button_press_event", self._on_mouse)
-        self.figure.canvas.mpl_connect("motion_notify_event", self._on_mouse)
-        canvas = self.figure.canvas
-        self.view = canvas if isinstance(canvas, widgets.DOMWidget) else widgets.Output()
-        self.widget = widgets.VBox([self.kind, widgets.HBox([self.size, self.brush]),
-                                    widgets.HBox([self.clear, self.run_button]), self.view])
-        self._redraw()
-
-    @property
-    def mask(self) -> np.ndarray:
-        """The current mask ``[H, W, 1]`` (1 = visible)."""
-        if self.kind.value == "drawn":
-            return self.drawn.copy()
-        return make_mask(self.kind.value, self.image.shape[:2], size=self.size.value)
-
-    def paint(self, row: float, col: float) -> None:
-        """Hide the pixels within the brush radius of ``(row, col)``; switches to "drawn"."""
-        self.drawn = paint(self.drawn, row, col, self.brush.value)
-        if self.kind.value != "drawn":
-            self.kind.value = "drawn"  # redraws
-        else:
-            self._redraw()
-
-    def reset(self) -> None:
-        """Forget the drawing (everything visible)."""
-        self.drawn = np.ones_like(self.drawn)
-        self._redraw()
-
-    def _on_mouse(self, event) -> None:
-        if event.inaxes is self.ax and event.button is not None and event.xdata is not None:
-            self.paint(event.ydata, event.xdata)
-
-    def _picture(self) -> np.ndarray:
-        grey = np.repeat((np.clip(self.image, -1, 1) + 1) / 2, 3, axis=-1)
-        hidden = self.mask[..., 0] == 0
-        grey[hidden] = 0.5 * grey[hidden] + 0.5 * np.array([1.0, 0.0, 0.0])
-        return grey
-
-    def _redraw(self) -> None:
-        self.artist.set_data(self._picture())
-        if self.view is self.figure.canvas:
-            self.figure.canvas.draw_idle()
-        else:
-            from IPython.display import display
-
-            self.view.clear_output(wait=True)
-            with self.view:
-                display(self.figure)

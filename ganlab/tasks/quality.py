@@ -5,7 +5,8 @@ was trained (command, seed, steps, config) and what was measured on it (classifi
 classifier distance next to the real-vs-real value, class histogram; for a conditional generator
 the fraction of samples classified as the requested label). Written and re-measured by::
 
-    GANLAB_DATA_DIR=/work/shared/data python -m ganlab.tasks.quality mnist --seed 0
+    export GANLAB_DATA_DIR=<folder with mnist/ and fashion-mnist/>
+    python -m ganlab.tasks.quality mnist --seed 0
 
 ``python -m ganlab.tasks.quality run.npz`` measures any saved run the same way and only prints.
 

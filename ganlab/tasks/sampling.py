@@ -23,6 +23,7 @@ import numpy as np
 
 from ganlab.core import engine
 from ganlab.core.data import latent_sampler
+from ganlab.core.validate import count
 
 
 def truncate(z: jax.Array, psi: float, codes: int = 0) -> jax.Array:
@@ -85,8 +86,7 @@ def interpolate(z0: jax.Array, z1: jax.Array, steps: int, kind: str = "linear") 
     """``steps`` latents ``[steps, ..., d]`` from ``z0`` to ``z1`` (both included), by ``kind``."""
     if kind not in ("linear", "spherical"):
         raise ValueError(f"kind must be 'linear' or 'spherical' (got {kind!r})")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise ValueError(f"steps must be an integer >= 2 (got {steps!r})")
+    steps = count("steps", steps, 2, "; both ends are included")
     t = jnp.linspace(0.0, 1.0, steps)
     return (lerp if kind == "linear" else slerp)(z0, z1, t)
 
@@ -123,10 +123,9 @@ def latent_directions(generate, latent_dim: int, k: int = 3, *, n: int = 32,
         the directions span only the noise entries after them (they are 0 on the code).
     """
     noise_dim = latent_dim - codes
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= noise_dim:
-        raise ValueError(f"k must be an integer in [1, {noise_dim}] (got {k!r})")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer (got {n!r})")
+    k, n = count("k", k, 1, f"; at most {noise_dim}, the noise entries of z"), count("n", n, 1)
+    if k > noise_dim:
+        raise ValueError(f"k must be in [1, {noise_dim}], the noise entries of z (got {k})")
     key = jax.random.key(key) if isinstance(key, int) else key
     z = latent_sampler("gaussian", latent_dim, codes)(key, n)
     basis = jnp.eye(latent_dim)[codes:]  # the noise axes
@@ -162,9 +161,7 @@ class LatentGrid:
     """
 
     def __init__(self, run, n: int = 64, directions: np.ndarray | None = None):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive integer (got {n!r})")
-        self.run, self.n = run, n
+        self.run, self.n = run, count("n", n, 1)
         config = run.config
         self.latent_dim, self.n_classes = config.latent_dim, config.n_classes
         self.codes = config.codes

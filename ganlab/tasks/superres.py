@@ -13,34 +13,35 @@ and D minimises ``d_loss`` (``ganlab.core.losses``, non-saturating). ``w_adv = 0
 regression (SRResNet), the distortion-optimal model; the GAN term pulls outputs towards sharp,
 plausible digits at the cost of PSNR (the perception-distortion trade-off, Blau & Michaeli 2018).
 
-The shipped weights ``ganlab/weights/superres_<data>_x<f>[_pixel].npz`` were made with::
+This module is what a user of a trained model needs (the networks, :class:`SuperResolution`,
+loading and :func:`evaluate`); training and the command line live in
+:mod:`ganlab.tasks.superres_training`. The shipped weights
+``ganlab/weights/superres_<data>_x<f>[_pixel].npz`` were made with::
 
-    export GANLAB_DATA_DIR=/work/shared/data
-    python -m ganlab.tasks.superres train mnist --factor 4                          # 1500 steps
-    python -m ganlab.tasks.superres train mnist --factor 4 --pixel --steps 500
+    export GANLAB_DATA_DIR=<folder with mnist/ and fashion-mnist/>
+    python -m ganlab.tasks.superres_training train mnist --factor 4                 # 1500 steps
+    python -m ganlab.tasks.superres_training train mnist --factor 4 --pixel --steps 500
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
-from ganlab.core import losses
 from ganlab.core.checkpoints import read_params, save_params
+from ganlab.core.data import IMAGE_SHAPES
 from ganlab.core.files import WEIGHTS
 from ganlab.core.nets import depth_to_space
-from ganlab.tasks.completion import psnr
+from ganlab.core.validate import count
+from ganlab.tasks.image_metrics import psnr
+from ganlab.tasks.inputs import image_batch, shape_hint
 
 FORMAT = "ganlab-superres-1"
 
@@ -67,9 +68,8 @@ class SRConfig:
             raise ValueError(f"factor must be 2 or 4 (got {self.factor!r})")
         for name, low, high in (("width", 1, 1024), ("steps", 0, 10**7),
                                 ("batch_size", 1, 1 << 16), ("seed", 0, 2**31 - 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{name} must be an integer in [{low}, {high}] (got {value!r})")
+            if count(name, getattr(self, name), low, f"; at most {high}") > high:
+                raise ValueError(f"{name} must be in [{low}, {high}] (got {getattr(self, name)})")
         if not 0 < self.lr <= 1:
             raise ValueError(f"lr must be in (0, 1] (got {self.lr}); typical values 1e-4 to 1e-3")
         for name in ("pixel_weight", "adversarial_weight"):
@@ -83,16 +83,30 @@ class SRConfig:
 # -- images ----------------------------------------------------------------------------------------
 def downsample(images, factor: int) -> jax.Array:
     """Box-filter downsampling: the mean of each ``f x f`` block, ``[B,H,W,C] -> [B,H/f,W/f,C]``."""
-    images = jnp.asarray(images, jnp.float32)
-    b, h, w, c = images.shape
+    factor = count("factor", factor, 1, "; the models here use 2 or 4")
+    images = image_batch("images", images, in_range=False)
+    _, h, w, _ = images.shape
     if h % factor or w % factor:
-        raise ValueError(f"image size {h}x{w} must be divisible by factor {factor}")
-    return images.reshape(b, h // factor, factor, w // factor, factor, c).mean((2, 4))
+        raise ValueError(f"image size {h}x{w} must be divisible by factor {factor}; crop it to "
+                         f"{h - h % factor}x{w - w % factor} or pick another factor")
+    return _downsample(jnp.asarray(images), factor)
 
 
 def bicubic(images, factor: int) -> jax.Array:
-    """Bicubic upsampling by ``factor`` (``jax.image.resize``), clipped to [-1, 1]."""
-    images = jnp.asarray(images, jnp.float32)
+    """Bicubic upsampling by ``factor`` (``jax.image.resize``) of images in [-1, 1], clipped
+    to [-1, 1]."""
+    factor = count("factor", factor, 1, "; the models here use 2 or 4")
+    return _bicubic(jnp.asarray(image_batch("images", images)), factor)
+
+
+def _downsample(images: jax.Array, factor: int) -> jax.Array:
+    """:func:`downsample` without the checks (traceable: the training step calls it)."""
+    b, h, w, c = images.shape
+    return images.reshape(b, h // factor, factor, w // factor, factor, c).mean((2, 4))
+
+
+def _bicubic(images: jax.Array, factor: int) -> jax.Array:
+    """:func:`bicubic` without the checks (traceable: the generator calls it)."""
     b, h, w, c = images.shape
     up = jax.image.resize(images, (b, h * factor, w * factor, c), "bicubic")
     return jnp.clip(up, -1.0, 1.0)
@@ -120,7 +134,7 @@ class SRGenerator(nnx.Module):
         h = h + self.block2(jax.nn.relu(self.block1(h)))
         for up in self.ups:
             h = jax.nn.relu(depth_to_space(up(h)))
-        return jnp.clip(bicubic(lr, self.factor) + self.tail(h), -1.0, 1.0)
+        return jnp.clip(_bicubic(lr, self.factor) + self.tail(h), -1.0, 1.0)
 
 
 class SRDiscriminator(nnx.Module):
@@ -156,11 +170,27 @@ class SuperResolution:
         self.graphdef, _ = nnx.split(nnx.eval_shape(lambda: _generator(self.config, 0)))
         self._upscale = jax.jit(lambda p, lr: nnx.merge(self.graphdef, p)(lr))
 
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """One HR image's shape ``(H, W, C)``: that of ``config.data``'s images."""
+        return IMAGE_SHAPES[self.config.data]
+
+    @property
+    def lr_shape(self) -> tuple[int, int, int]:
+        """One LR image's shape ``(H / f, W / f, C)``: what :meth:`upscale` takes."""
+        h, w, c = self.shape
+        return h // self.config.factor, w // self.config.factor, c
+
     def upscale(self, lr, batch: int = 1000) -> np.ndarray:
-        """HR images ``[B, f h, f w, C]`` in [-1, 1] from LR images ``[B, h, w, C]``."""
-        lr = np.asarray(lr, np.float32)
-        if lr.ndim != 4:
-            raise ValueError(f"lr images must have shape [B, h, w, C] (got {lr.shape})")
+        """HR images ``[B, f h, f w, C]`` in [-1, 1] from LR images ``[B, h, w, C]`` in [-1, 1]."""
+        batch = count("batch", batch, 1)
+        f, hr_side = self.config.factor, self.shape[0]
+        got = np.shape(lr)
+        hint = (f"; these look like high-resolution images: pass superres.downsample(images, {f})"
+                if got[1:] == self.shape else shape_hint(got, self.lr_shape, "lr"))
+        lr = image_batch("lr", lr, self.lr_shape, hint=hint,
+                         whose=f" for this {self.config.data} x{f} model "
+                               f"({self.lr_shape[0]} * {f} = {hr_side})")
         out = [np.asarray(self._upscale(self.params, jnp.asarray(lr[i:i + batch])))
                for i in range(0, len(lr), batch)]
         return np.concatenate(out)
@@ -172,8 +202,8 @@ class SuperResolution:
         return save_params(path, header, self.params, history)
 
 
-def _generator(config: SRConfig, seed: int) -> SRGenerator:
-    return SRGenerator(config.factor, config.width, rngs=nnx.Rngs(params=seed))
+def _generator(config: SRConfig, key, channels: int = 1) -> SRGenerator:
+    return SRGenerator(config.factor, config.width, channels, rngs=nnx.Rngs(params=key))
 
 
 def load_superres(path: str | Path) -> SuperResolution:
@@ -195,79 +225,10 @@ def load_pretrained_superres(data: str = "mnist", factor: int = 4,
     """The shipped SR model; a clear error naming the command that makes it if it is missing."""
     path = weights_path(data, factor, pixel_only)
     if not path.is_file():
-        raise ValueError(
-            f"no shipped super-resolution model at {path}; make it with `python -m ganlab.tasks.superres "
-            f"train {data} --factor {factor}{' --pixel' if pixel_only else ''}`")
+        raise ValueError(f"no shipped super-resolution model at {path}; make it with `python -m "
+                         f"ganlab.tasks.superres_training train {data} --factor {factor}"
+                         f"{' --pixel' if pixel_only else ''}`")
     return load_superres(path)
-
-
-# -- training --------------------------------------------------------------------------------------
-def train_superres(config: SRConfig, images, *, progress: bool = True) -> SuperResolution:
-    """Train an SR GAN on HR ``images`` ``[N, H, W, C]`` in [-1, 1] (LR made by :func:`downsample`).
-
-    Each step draws a batch (inside jit, from ``jax.random.key(config.seed)``), makes its LR
-    version, updates D on ``d_loss(D(x, up), D(G(y), up))`` then G on ``L_G`` (module docstring).
-    With ``adversarial_weight == 0`` D is not trained (pixel loss only). Returns the model with
-    the per-step ``history`` of ``pixel`` (L1), ``g_adv``, ``d_loss``.
-    """
-    images = jnp.asarray(images, jnp.float32)
-    if images.ndim != 4:
-        raise ValueError(f"images must have shape [N, H, W, C] (got {images.shape})")
-    key_g, key_d, key = jax.random.split(jax.random.key(config.seed), 3)
-    generator = SRGenerator(config.factor, config.width, images.shape[-1],
-                            rngs=nnx.Rngs(params=key_g))
-    discriminator = SRDiscriminator(images.shape[1:], config.width, rngs=nnx.Rngs(params=key_d))
-    g_def, g_params = nnx.split(generator)
-    d_def, d_params = nnx.split(discriminator)
-    tx = optax.adam(config.lr, b1=0.5, b2=0.999)
-    g_opt, d_opt = tx.init(g_params), tx.init(d_params)
-    adversarial = config.adversarial_weight > 0
-
-    @jax.jit
-    def step(g_params, d_params, g_opt, d_opt, key, images):
-        index = jax.random.randint(key, (config.batch_size,), 0, len(images))
-        hr = images[index]
-        lr = downsample(hr, config.factor)
-        up = bicubic(lr, config.factor)
-        fake = nnx.merge(g_def, g_params)(lr)
-        d_loss = jnp.zeros(())
-        if adversarial:
-            def d_loss_fn(d_params):
-                disc = nnx.merge(d_def, d_params)
-                logits = disc(jnp.concatenate([hr, fake]), jnp.concatenate([up, up]))
-                return losses.d_loss("non_saturating", logits[:len(hr)], logits[len(hr):])
-
-            d_loss, grads = jax.value_and_grad(d_loss_fn)(d_params)
-            updates, d_opt = tx.update(grads, d_opt, d_params)
-            d_params = optax.apply_updates(d_params, updates)
-
-        def g_loss_fn(g_params):
-            fake = nnx.merge(g_def, g_params)(lr)
-            pixel = jnp.mean(jnp.abs(fake - hr))
-            g_adv = (losses.g_loss("non_saturating", nnx.merge(d_def, d_params)(fake, up))
-                     if adversarial else jnp.zeros(()))
-            return config.pixel_weight * pixel + config.adversarial_weight * g_adv, (pixel, g_adv)
-
-        (_, (pixel, g_adv)), grads = jax.value_and_grad(g_loss_fn, has_aux=True)(g_params)
-        updates, g_opt = tx.update(grads, g_opt, g_params)
-        g_params = optax.apply_updates(g_params, updates)
-        return g_params, d_params, g_opt, d_opt, jnp.stack([pixel, g_adv, d_loss])
-
-    keys = jax.random.split(key, config.steps)
-    steps = range(config.steps)
-    if progress:
-        from tqdm.auto import tqdm
-
-        steps = tqdm(steps, desc="super-resolution")
-    start, records = time.perf_counter(), []
-    for i in steps:  # a Python loop over a jitted step: convs in a rolled scan are slow on CPU
-        g_params, d_params, g_opt, d_opt, metrics = step(g_params, d_params, g_opt, d_opt,
-                                                         keys[i], images)
-        records.append(metrics)
-    history = np.asarray(jnp.stack(records)) if records else np.zeros((0, 3), np.float32)
-    info = {"train_seconds": round(time.perf_counter() - start, 1), "n_images": len(images)}
-    history = {name: history[:, i] for i, name in enumerate(("pixel", "g_adv", "d_loss"))}
-    return SuperResolution(config, g_params, history, info)
 
 
 # -- evaluation ------------------------------------------------------------------------------------
@@ -277,9 +238,16 @@ def evaluate(model: SuperResolution, hr, labels=None, classifier=None) -> dict[s
     Returns ``{"bicubic": {...}, "model": {...}, "hr": {...}}``; each holds ``psnr`` (not for
     ``hr``) and, when ``labels`` and ``classifier`` (with ``.classify``) are given, ``accuracy``.
     """
-    hr = np.asarray(hr, np.float32)
-    lr = downsample(hr, model.config.factor)
-    outputs = {"bicubic": np.asarray(bicubic(lr, model.config.factor)),
+    f = model.config.factor
+    hint = ("; these look like low-resolution images: evaluate takes the high-resolution truth "
+            "and downsamples it itself" if np.shape(hr)[1:] == model.lr_shape else "")
+    hr = image_batch("hr", hr, model.shape, hint=hint,
+                     whose=f" for this {model.config.data} x{f} model")
+    if labels is not None and np.shape(labels) != hr.shape[:1]:
+        raise ValueError(f"labels must have shape [{len(hr)}], one per image of hr "
+                         f"(got {np.shape(labels)})")
+    lr = _downsample(jnp.asarray(hr), f)
+    outputs = {"bicubic": np.asarray(_bicubic(lr, f)),
                "model": model.upscale(lr), "hr": hr}
     report = {}
     for name, images in outputs.items():
@@ -289,37 +257,3 @@ def evaluate(model: SuperResolution, hr, labels=None, classifier=None) -> dict[s
             row["accuracy"] = float(np.mean(predicted == np.asarray(labels)))
         report[name] = row
     return report
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ganlab.tasks.superres",
-                                     description="Train and ship a super-resolution GAN.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    t = commands.add_parser("train", help="train on the training split and save the weights")
-    t.add_argument("data", choices=["digits", "mnist", "fashion_mnist"])
-    t.add_argument("--factor", type=int, default=4)
-    t.add_argument("--steps", type=int, default=SRConfig.steps)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--pixel", action="store_true", help="pixel loss only (no GAN term)")
-    t.add_argument("--out", type=Path, default=None, help="default: the shipped file")
-    args = parser.parse_args(argv)
-    from ganlab.core.files import WEIGHTS as CLASSIFIERS
-    from ganlab.core.images import load_image_set
-    from ganlab.tasks.classifier import load_classifier
-
-    config = SRConfig(data=args.data, factor=args.factor, steps=args.steps, seed=args.seed,
-                      adversarial_weight=0.0 if args.pixel else SRConfig.adversarial_weight)
-    model = train_superres(config, load_image_set(args.data, "train").images)
-    test = load_image_set(args.data, "test")
-    has_classifier = (CLASSIFIERS / f"classifier_{args.data}.npz").is_file()
-    classifier = load_classifier(args.data) if has_classifier else None
-    report = evaluate(model, test.images, test.labels, classifier)
-    model.info["test"] = report
-    path = model.save(args.out or weights_path(args.data, args.factor, args.pixel))
-    print(f"trained in {model.info['train_seconds']} s; saved {path} "
-          f"({path.stat().st_size / 1e3:.0f} kB)")
-    print(json.dumps(report, indent=1))
-
-
-if __name__ == "__main__":
-    main()

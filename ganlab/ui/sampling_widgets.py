@@ -3,8 +3,8 @@
 Each app is a class holding its controls (ipywidgets) and an ``image`` (``ipywidgets.Image``,
 PNG bytes of the current grid); ``app.widget`` is what a notebook cell displays. Every control
 calls ``app.redraw()``, which runs one jit-compiled generator call (see
-:class:`ganlab.tasks.sampling.LatentGrid`) and encodes the grid as PNG. Tests and benchmarks drive the
-apps from Python by setting ``control.value``.
+:class:`ganlab.tasks.sampling.LatentGrid`) and encodes the grid as PNG. Tests and benchmarks drive
+the apps from Python by setting ``control.value``.
 
     explorer = latent_explorer("mnist")          # a pretrained name, or a Run
     explorer.widget                              # display it
@@ -19,6 +19,7 @@ import jax
 import numpy as np
 
 from ganlab.core import engine
+from ganlab.core.validate import count
 from ganlab.tasks.sampling import LatentGrid, generator_fn, latent_directions, lerp, slerp
 from ganlab.ui.plots import image_grid
 
@@ -32,7 +33,7 @@ def _run(run_or_name):
 
 
 def _grid_png(grid: np.ndarray) -> bytes:
-    """A grid from :func:`ganlab.ui.plots.image_grid` (values in [0, 1]) as PNG bytes, 1:1 pixels."""
+    """A grid from :func:`ganlab.ui.plots.image_grid` (values in [0, 1]) as PNG, 1:1 pixels."""
     from PIL import Image
 
     grid = (grid * 255).round().astype(np.uint8)
@@ -74,7 +75,8 @@ class LatentExplorer:
     """A grid of ``n`` samples redrawn from seed, latent-direction sliders and truncation.
 
     The directions are the top principal latent directions of the generator
-    (:func:`ganlab.tasks.sampling.latent_directions`): moving slider ``i`` adds ``a_i v_i`` to every z.
+    (:func:`ganlab.tasks.sampling.latent_directions`): moving slider ``i`` adds ``a_i v_i`` to
+    every z.
     """
 
     def __init__(self, run, n: int = 64, n_directions: int = 3, max_offset: float = 3.0):
@@ -118,15 +120,14 @@ class Interpolation:
     """Two samples (seeds ``a`` and ``b``) and a slider ``t`` walking from one to the other.
 
     Shows ``[G(z_a), G(z(t)), G(z_b)]`` with ``z(t)`` linear or spherical
-    (:func:`ganlab.tasks.sampling.lerp` / :func:`ganlab.tasks.sampling.slerp`), then the whole path in
-    ``steps`` frames with the current one marked by its position.
+    (:func:`ganlab.tasks.sampling.lerp` / :func:`ganlab.tasks.sampling.slerp`), then the whole
+    path in ``steps`` frames with the current one marked by its position.
     """
 
     def __init__(self, run, steps: int = 9, label: int = 0):
         self.run = _run(run)
         config = self.run.config
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 3:
-            raise ValueError(f"steps must be an integer >= 3 (got {steps!r})")
+        steps = count("steps", steps, 3, "; the path shows both ends and the current point")
         self.labels = np.full((steps + 3,), label, np.int32) if config.n_classes else None
         self.steps = steps
         self.seed_a = widgets.IntSlider(0, min=0, max=999, description="sample a")
