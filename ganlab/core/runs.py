@@ -47,14 +47,7 @@ class Run:
 
         On divergence the run keeps the last finite state and its history, then the
         ``TrainingDiverged`` error is raised."""
-        try:
-            self.state, history = self.gan.train(self.state, steps, progress=progress,
-                                                 callbacks=callbacks)
-        except TrainingDiverged as error:
-            self.state, self.history = error.state, self.history.then(error.history)
-            raise
-        self.history = self.history.then(history)
-        return self
+        return _train_in_place(self, steps, progress, callbacks)
 
     def sample(self, n: int, *, seed: int = 0, labels=None) -> np.ndarray:
         """``n`` samples as a NumPy array (points ``[n, 2]`` or images ``[n, H, W, C]``)."""
@@ -120,14 +113,7 @@ class SweepRun:
     def train(self, steps: int, *, progress: bool = True, callbacks=()) -> SweepRun:
         """Every model ``steps`` more steps; a model that diverges stays at its last finite
         state (a ``DivergenceWarning`` names it) while the others train on."""
-        try:
-            self.state, history = self.gan.train(self.state, steps, progress=progress,
-                                                 callbacks=callbacks)
-        except TrainingDiverged as error:
-            self.state, self.history = error.state, self.history.then(error.history)
-            raise
-        self.history = self.history.then(history)
-        return self
+        return _train_in_place(self, steps, progress, callbacks)
 
     @property
     def diverged(self) -> np.ndarray:
@@ -171,6 +157,19 @@ def sweep(config: GANConfig | str, steps: int, *, seeds=(0,), progress: bool = T
     knobs = {k: jnp.asarray(v) for k, v in values.items() if k != "seed"}
     state = _shard(gan.init(keys, **knobs))
     return SweepRun(gan, state, axes, values).train(steps, progress=progress)
+
+
+def _train_in_place(run, steps: int, progress: bool, callbacks):
+    """``run.gan.train`` on ``run.state``, the history appended; on divergence the last finite
+    state and the history up to it are kept before the error goes on."""
+    try:
+        run.state, history = run.gan.train(run.state, steps, progress=progress,
+                                           callbacks=callbacks)
+    except TrainingDiverged as error:
+        run.state, run.history = error.state, run.history.then(error.history)
+        raise
+    run.history = run.history.then(history)
+    return run
 
 
 def _shard(state: GANState) -> GANState:

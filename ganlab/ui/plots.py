@@ -190,7 +190,7 @@ class PlaygroundFigure:
 
     def update(self, frame, history: dict, log: dict, *, layers=LAYERS, stage=None,
                n_modes: int = 1, title: str = "") -> None:
-        """Show ``frame`` (a ``playground_core.Frame``), per-step ``history``, per-frame ``log``."""
+        """Show ``frame`` (a ``session.Frame``), per-step ``history``, per-frame ``log``."""
         self.heat.set_data(frame.heat)
         self.heat.set_visible("heatmap" in layers)
         self.real.set_offsets(frame.real)
