@@ -121,5 +121,12 @@ class SweepView(w.VBox):
     async def _loop(self) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             while True:
-                self.play_frames(1)
+                try:
+                    self.play_frames(1)
+                except FloatingPointError as error:  # every model diverged: say so, stop
+                    self.redraw()
+                    self.status.value += f" | <b>Stopped:</b> {error}"
+                    break
                 await asyncio.sleep(0.001)  # let the kernel handle widget messages
+        self.task = None
+        self.play_button.value = False
