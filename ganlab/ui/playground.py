@@ -20,12 +20,11 @@ Pretrained starts (``ganlab/weights/playground_<data>.npz``) are made by
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import ipywidgets as w
-import numpy as np
 
 from ganlab.core.config import LOSSES
+from ganlab.ui.play_loop import PlayLoop
 from ganlab.ui.plots import LAYERS, PlaygroundFigure
 from ganlab.ui.session import Session
 
@@ -33,7 +32,7 @@ DATASETS = ("ring", "grid", "moons", "spiral", "line", "two_gaussians")
 _LOSS_LABELS = {"wasserstein": "wasserstein + GP"}
 
 
-class Playground(w.VBox):
+class Playground(PlayLoop, w.VBox):
     """A live 2-D GAN you can play, pause, step, slow down, rewind, reconfigure and draw on.
 
     Args:
@@ -273,37 +272,9 @@ class Playground(w.VBox):
         finally:
             self._syncing = False
 
-    # -- play loop --------------------------------------------------------------------------
-    def play(self) -> asyncio.Task:
-        """Start training in the background: one frame, then yield to the kernel, repeat."""
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_event_loop().create_task(self._loop())
-        if not self.play_button.value:
-            self.play_button.value = True
-        return self.task
-
-    def pause(self) -> None:
-        """Stop after the frame in progress."""
-        if self.task is not None:
-            self.task.cancel()
-            self.task = None
-        if self.play_button.value:
-            self.play_button.value = False
-
-    async def _loop(self) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            while True:
-                try:
-                    self.play_frames(1)
-                except FloatingPointError as error:
-                    self.redraw(f"<b>Stopped:</b> {error}")
-                    break
-                if not np.isfinite(self.session.history["d_loss"][-1:]).all():
-                    self.redraw("<b>Stopped:</b> the losses diverged; lower the learning rates")
-                    break
-                await asyncio.sleep(0.001)  # let the kernel handle widget messages
-        self.task = None
-        self.play_button.value = False
+    def stopped(self, message: str) -> None:
+        """Why playing stopped, on the picture's status line."""
+        self.redraw(message)
 
     # -- history ----------------------------------------------------------------------------
     def scrub(self, index: int | None) -> None:

@@ -10,7 +10,6 @@ seeds vary); beside the panels a map of modes covered per cell.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import ipywidgets as w
 import numpy as np
@@ -19,10 +18,11 @@ from ganlab.core.config import GANConfig
 from ganlab.core.data import sample_points
 from ganlab.core.metrics import mode_report
 from ganlab.core.runs import SweepRun, sweep
+from ganlab.ui.play_loop import PlayLoop
 from ganlab.ui.plots import SweepFigure
 
 
-class SweepView(w.VBox):
+class SweepView(PlayLoop, w.VBox):
     """Many GANs of one recipe side by side, trained together and redrawn every frame.
 
     Args:
@@ -106,27 +106,7 @@ class SweepView(w.VBox):
             self.train(self.steps_per_frame.value)
             self.redraw()
 
-    def play(self) -> asyncio.Task:
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_event_loop().create_task(self._loop())
-        self.play_button.value = True
-        return self.task
-
-    def pause(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            self.task = None
-        self.play_button.value = False
-
-    async def _loop(self) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            while True:
-                try:
-                    self.play_frames(1)
-                except FloatingPointError as error:  # every model diverged: say so, stop
-                    self.redraw()
-                    self.status.value += f" | <b>Stopped:</b> {error}"
-                    break
-                await asyncio.sleep(0.001)  # let the kernel handle widget messages
-        self.task = None
-        self.play_button.value = False
+    def stopped(self, message: str) -> None:
+        """Why playing stopped (every model diverged), after the status line."""
+        self.redraw()
+        self.status.value += f" | {message}"
