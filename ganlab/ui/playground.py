@@ -25,7 +25,7 @@ import ipywidgets as w
 
 from ganlab.core.config import LOSSES
 from ganlab.ui.play_loop import PlayLoop
-from ganlab.ui.plots import LAYERS, PlaygroundFigure
+from ganlab.ui.plots import LAYERS, REAL, PlaygroundFigure
 from ganlab.ui.session import Session
 
 DATASETS = ("ring", "grid", "moons", "spiral", "line", "two_gaussians")
@@ -155,7 +155,7 @@ class Playground(PlayLoop, w.VBox):
             fig = Figure(figsize=(3.5, 3.5), dpi=72)
             ax = self._draw_ax = fig.add_subplot()
             ax.set(xlim=(-3, 3), ylim=(-3, 3), aspect="equal", title="your distribution")
-            (self._draw_points,) = ax.plot([], [], ".", color="#1b9e77")
+            (self._draw_points,) = ax.plot([], [], ".", color=REAL)
             self.draw_canvas = new_figure_manager_given_figure(id(self), fig).canvas
             self.draw_canvas.header_visible = self.draw_canvas.toolbar_visible = False
             for event in ("button_press_event", "motion_notify_event", "button_release_event"):

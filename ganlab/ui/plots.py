@@ -5,6 +5,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+# One palette for every figure, lesson and widget: green real, purple fake (GAN Lab's colours).
+REAL, FAKE = "#1b9e77", "#7b3294"
+
 
 def image_grid(images, ncols: int | None = None, pad: int = 1) -> np.ndarray:
     """Tile images ``[n, H, W, C]`` in [-1, 1] into one picture ``[rows*H, cols*W, C]`` in [0,1]."""
@@ -48,8 +51,8 @@ def save_points(points, dataset, path, size: float = 4.0) -> None:
     points = np.asarray(points)
     fig, ax = plt.subplots(figsize=(size, size))
     modes = np.asarray(dataset.modes)
-    ax.scatter(modes[:, 0], modes[:, 1], s=60, c="tab:green", marker="x", label="modes")
-    ax.scatter(points[:, 0], points[:, 1], s=3, c="tab:purple", alpha=0.5, label="generated")
+    ax.scatter(modes[:, 0], modes[:, 1], s=60, c=REAL, marker="x", label="modes")
+    ax.scatter(points[:, 0], points[:, 1], s=3, c=FAKE, alpha=0.5, label="generated")
     x0, x1, y0, y1 = dataset.bounds()
     ax.set(xlim=(x0, x1), ylim=(y0, y1), aspect="equal", title=f"{len(points)} samples")
     ax.legend(loc="upper right", fontsize=8)
@@ -59,7 +62,6 @@ def save_points(points, dataset, path, size: float = 4.0) -> None:
 
 # -- 2-D playground: figures that update their artists' data in place (fast redraws) ---------
 
-REAL, FAKE = "#1b9e77", "#7b3294"  # GAN Lab's colours: green real, purple fake
 LAYERS = ("real", "fake", "heatmap", "manifold", "gradients")
 
 
