@@ -184,6 +184,23 @@ def test_default_recipe_covers_all_8_ring_modes(seed):
     assert report.high_quality >= 0.75
 
 
+GRID_STEPS = 20_000  # the steps that PRESETS["grid"]'s comment states its result for
+
+
+@pytest.mark.slow
+def test_grid_recipe_covers_all_25_modes_on_16_seeds():
+    start = time.perf_counter()
+    run = ganlab.sweep("grid", GRID_STEPS, seeds=range(16), progress=False)
+    seconds = time.perf_counter() - start
+    reports = [ganlab.metrics.mode_report(points, run.gan.data)
+               for points in run.sample(2500, seed=100)]
+    for seed, report in enumerate(reports):
+        print(f"seed {seed}: {report}")
+    print(f"16 seeds x {GRID_STEPS} steps in {seconds:.0f} s")
+    assert [r.modes_covered for r in reports] == [25] * 16
+    assert min(r.high_quality for r in reports) >= 0.80
+
+
 def test_ema_generator_is_the_moving_average_and_samples_come_from_it(tmp_path):
     gan = ganlab.GAN(ganlab.preset("ring", batch_size=32, ema=0.9))
     state = gan.init(0)

@@ -129,14 +129,29 @@ def generate_train(spec: Spec, g_params: nnx.State, z: jax.Array, labels=None) -
 
 
 def discriminate(spec: Spec, d_params: nnx.State, x: jax.Array, labels=None) -> jax.Array:
-    """D's logits ``f(x) [n]``; ``sigmoid(f(x))`` is D's probability that ``x`` is real."""
+    """D's logit ``f(x) [n]`` for each sample on its own; ``sigmoid(f(x))`` is D's probability
+    that ``x`` is real. With PacGAN packing (``pac > 1``) D reads ``x`` packed with ``pac - 1``
+    copies of itself, and with the minibatch-std feature ``x`` is in a group of copies (std 0):
+    D's verdict on a batch that collapsed onto ``x``. Training judges batches instead
+    (``discriminate_batch``); the two agree when ``pac = 1`` and ``mbstd = 0``."""
+    if spec.config.pac == 1 and not spec.config.mbstd:
+        return nnx.merge(spec.d_def, d_params)(x, labels)
+    return nnx.merge(spec.d_def, d_params)(x, labels, alone=True)
+
+
+def discriminate_batch(spec: Spec, d_params: nnx.State, x: jax.Array, labels=None
+                       ) -> jax.Array:
+    """D's logits for a batch as training sees it: ``x [n, ...] -> [n / pac]``, every ``pac``
+    consecutive samples packed into one input, the minibatch std over ``mbstd`` consecutive
+    (packed) inputs. ``n`` must be a multiple of ``pac`` (and of ``pac * mbstd``)."""
     return nnx.merge(spec.d_def, d_params)(x, labels)
 
 
 def logits_and_codes(spec: Spec, d_params: nnx.State, x: jax.Array, labels=None):
-    """D's logits and, with InfoGAN codes, its code logits (else None), in one pass."""
+    """``discriminate_batch`` and, with InfoGAN codes, the code logits (else None), in one
+    pass."""
     if not spec.config.codes:
-        return discriminate(spec, d_params, x, labels), None
+        return discriminate_batch(spec, d_params, x, labels), None
     return nnx.merge(spec.d_def, d_params).logits_and_codes(x, labels)
 
 
@@ -210,8 +225,11 @@ def d_update(spec: Spec, state: GANState, key: jax.Array, arrays=None
     Loss (``losses.d_loss``), plus InfoGAN's code loss, ``gamma/2 E||grad_x f(x)||^2`` on real
     data (R1, Mescheder et al. 2018) and ``lambda E(||grad f(x_hat)|| - 1)^2`` (WGAN-GP,
     Gulrajani et al. 2017) when their knobs are > 0. Instance noise is added to both batches.
+    With PacGAN packing D judges ``batch / pac`` packs of real and as many of fake samples, and
+    the penalties take gradients with respect to a whole pack (``2 pac`` numbers for points).
     """
     cfg, batch = spec.config, spec.config.batch_size
+    packs = batch // cfg.pac  # D's logits per set (real or fake)
     knobs = _lazy_r1(cfg, state.knobs, state.step)
     g_params = state.generator.params
     k_real, k_z, k_y, k_noise, k_gp = jax.random.split(key, 5)
@@ -223,12 +241,12 @@ def d_update(spec: Spec, state: GANState, key: jax.Array, arrays=None
     both_labels = None if fake_labels is None else jnp.concatenate([labels, fake_labels])
 
     def loss_fn(d_params):
-        disc = lambda x, y=None: discriminate(spec, d_params, x, y)  # noqa: E731
+        disc = lambda x, y=None: discriminate_batch(spec, d_params, x, y)  # noqa: E731
         logits, code_logits = logits_and_codes(spec, d_params, both, both_labels)
-        real_logits, fake_logits = logits[:batch], logits[batch:]
+        real_logits, fake_logits = logits[:packs], logits[packs:]
         loss = losses.d_loss(cfg.loss, real_logits, fake_logits)
         if cfg.codes:
-            loss += cfg.info_weight * losses.info_loss(code_logits[batch:], z)
+            loss += cfg.info_weight * losses.info_loss(code_logits[packs:], z)
         loss += jax.lax.cond(
             knobs.r1 > 0,
             lambda: 0.5 * knobs.r1 * losses.r1_penalty(disc, both[:batch], labels),

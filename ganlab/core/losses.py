@@ -64,22 +64,34 @@ def info_loss(code_logits: jax.Array, z: jax.Array) -> jax.Array:
     return -jnp.mean(jnp.sum(codes * jax.nn.log_softmax(code_logits), -1))
 
 
+def _logit_count(discriminator: Callable, x: jax.Array, labels=None) -> int:
+    """How many logits ``discriminator`` gives for the batch ``x``: ``B``, or ``B / pac`` when it
+    packs ``pac`` samples into one input (PacGAN)."""
+    return jax.eval_shape(lambda x: discriminator(x, labels), x).shape[0]
+
+
 def _input_gradients(discriminator: Callable, x: jax.Array, labels=None) -> jax.Array:
-    """d logit / d x for every sample, ``[B, ...]`` flattened to ``[B, -1]``."""
+    """d logit / d input for every input D judges, ``[m, -1]``: one row per sample, or per pack
+    of ``B / m`` samples (the gradient with respect to the whole pack)."""
     grads = jax.grad(lambda x: jnp.sum(discriminator(x, labels)))(x)
-    return grads.reshape(x.shape[0], -1)
+    return grads.reshape(_logit_count(discriminator, x, labels), -1)
 
 
 def r1_penalty(discriminator: Callable, real: jax.Array, labels=None) -> jax.Array:
-    """Zero-centred R1: E_x ||grad_x D(x)||^2 on real data (multiply by gamma / 2)."""
+    """Zero-centred R1: E_x ||grad_x D(x)||^2 on real data (multiply by gamma / 2); with
+    packing, x is a pack of real samples and the gradient is with respect to all of them."""
     return jnp.mean(jnp.sum(_input_gradients(discriminator, real, labels) ** 2, -1))
 
 
 def gradient_penalty(discriminator: Callable, real: jax.Array, fake: jax.Array, key: jax.Array,
                      labels=None) -> jax.Array:
-    """WGAN-GP: E (||grad D(x_hat)|| - 1)^2 at x_hat on random lines from fake to real."""
-    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    """WGAN-GP: E (||grad D(x_hat)|| - 1)^2 at x_hat on random lines from fake to real; with
+    packing, on lines from a fake pack to a real pack (one ``eps`` per pack)."""
+    packs = _logit_count(discriminator, real, labels)
+    shape = (packs,) + (1,) * (real.ndim - 1)
     eps = jax.random.uniform(key, shape)
+    if packs != real.shape[0]:
+        eps = jnp.repeat(eps, real.shape[0] // packs, axis=0)
     x_hat = eps * real + (1 - eps) * fake
     norms = jnp.sqrt(jnp.sum(_input_gradients(discriminator, x_hat, labels) ** 2, -1) + 1e-12)
     return jnp.mean((norms - 1) ** 2)

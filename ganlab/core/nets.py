@@ -1,7 +1,8 @@
 """Generators and discriminators (Flax NNX): MLPs for 2-D points, DCGAN-style convnets for images.
 
 Conventions: a generator maps ``z [B, latent_dim]`` (and labels ``[B]`` when conditional) to a
-sample; a discriminator maps a sample to a logit ``[B]`` (probability "real" = sigmoid(logit)).
+sample; a discriminator maps a sample to a logit ``[B]`` (probability "real" = sigmoid(logit)),
+or, with PacGAN packing, ``pac`` samples to one logit ``[B / pac]``.
 Generators upsample by sub-pixel convolution (conv, then depth-to-space), not ``ConvTranspose``,
 which is several times slower on CPU (jax issue #23783).
 """
@@ -97,15 +98,55 @@ class MLPGenerator(nnx.Module):
         return self.net(z)
 
 
+def pack(x: jax.Array, pac: int) -> jax.Array:
+    """PacGAN's packing (Lin et al. 2018): ``[B, d] -> [B / pac, pac * d]``, each row ``pac``
+    consecutive samples side by side; ``pac = 1`` returns ``x`` itself."""
+    if pac == 1:
+        return x
+    if x.shape[0] % pac:
+        raise ValueError(f"a batch of {x.shape[0]} samples cannot be packed {pac} at a time")
+    return x.reshape(x.shape[0] // pac, pac * x.shape[-1])
+
+
+def minibatch_std(h: jax.Array, group: int) -> jax.Array:
+    """ProGAN's minibatch standard deviation (Karras et al. 2018), per group of ``group``
+    consecutive rows of ``h [n, F]``: ``s = mean_f sqrt(Var_group(h_f) + 1e-8)``, one number per
+    group, broadcast to its rows: ``[n, 1]``. Large when the group's samples differ, ~0 when
+    they collapse to one point, so D can tell a collapsed batch from a varied one. Groups are
+    consecutive so that a batch of real samples followed by fake ones never mixes the two."""
+    grouped = h.reshape(h.shape[0] // group, group, h.shape[-1])
+    std = jnp.sqrt(jnp.var(grouped, axis=1) + 1e-8).mean(-1)  # [n / group]
+    return jnp.repeat(std, group)[:, None]
+
+
 class MLPDiscriminator(nnx.Module):
-    """points ``[B, 2]`` -> logits ``[B]``."""
+    """points ``[B, 2]`` -> logits ``[B / pac]``.
+
+    With ``pac > 1`` the MLP reads ``pac`` points at once (``pack``); with ``mbstd > 0`` the
+    ``minibatch_std`` of the last hidden layer over groups of ``mbstd`` packed inputs is one
+    more input of the output layer. ``alone=True`` judges every point on its own, ``[n, 2] ->
+    [n]``, as if the batch were copies of it: packed with ``pac - 1`` copies of itself, and in a
+    group of copies (minibatch std 0). That is what plots of D over the plane show.
+    """
 
     def __init__(self, config: GANConfig, *, rngs: nnx.Rngs):
-        self.net = MLP(2, 1, config.d_width or config.width, config.depth, config.activation,
+        width = config.d_width or config.width
+        self.net = MLP(2 * config.pac, 1, width, config.depth, config.activation,
                        spectral=config.spectral_norm, rngs=rngs)
+        if config.mbstd:  # the output layer reads the hidden features and the std feature
+            self.net.out = _dense(config.spectral_norm)(width + 1, 1, rngs=rngs)
+        self.pac, self.mbstd = config.pac, config.mbstd
 
-    def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
-        return self.net(x)[:, 0]
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None, *,
+                 alone: bool = False) -> jax.Array:
+        x = jnp.tile(x, (1, self.pac)) if alone else pack(x, self.pac)  # [m, 2 pac]
+        if not self.mbstd:
+            return self.net(x)[:, 0]
+        act = ACTIVATIONS[self.net.activation]
+        for layer in self.net.hidden:
+            x = act(layer(x))
+        std = jnp.zeros((x.shape[0], 1), x.dtype) if alone else minibatch_std(x, self.mbstd)
+        return self.net.out(jnp.concatenate([x, std], -1))[:, 0]
 
 
 def depth_to_space(x: jax.Array, factor: int = 2) -> jax.Array:
@@ -243,7 +284,8 @@ class ConvDiscriminator(nnx.Module):
         self.conv2 = conv(w, 2 * w, (4, 4), strides=(2, 2), rngs=rngs)
         self.refine = _conv_stack(2 * w, config.conv_extra, rngs, spectral=config.spectral_norm)
         features = -(-height // 4) * -(-width // 4) * 2 * w
-        self.out = dense(features, 1, rngs=rngs)
+        self.mbstd = config.mbstd  # with mbstd > 0 the logit also reads minibatch_std
+        self.out = dense(features + (1 if config.mbstd else 0), 1, rngs=rngs)
         self.embed = (nnx.Embed(config.n_classes, features, rngs=rngs)
                       if config.n_classes else None)
         # InfoGAN's Q head: which code made this image (logits), from D's features
@@ -255,14 +297,21 @@ class ConvDiscriminator(nnx.Module):
         x = _apply(self.refine, x, lambda h: jax.nn.leaky_relu(h, 0.2))
         return x.reshape(x.shape[0], -1)
 
-    def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
-        return self.logits_and_codes(x, labels)[0]
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None, *,
+                 alone: bool = False) -> jax.Array:
+        return self.logits_and_codes(x, labels, alone=alone)[0]
 
-    def logits_and_codes(self, x: jax.Array, labels: jax.Array | None = None):
+    def logits_and_codes(self, x: jax.Array, labels: jax.Array | None = None, *,
+                         alone: bool = False):
         """The logit ``[B]`` and, with InfoGAN codes, the code logits ``[B, codes]`` (else
-        None), from one pass through the features."""
+        None), from one pass through the features. With ``mbstd``, ``alone=True`` judges each
+        image on its own (minibatch std 0, as in a group of copies of it)."""
         h = self.features(x)
-        logit = self.out(h)[:, 0]
+        if self.mbstd:
+            std = jnp.zeros((h.shape[0], 1), h.dtype) if alone else minibatch_std(h, self.mbstd)
+            logit = self.out(jnp.concatenate([h, std], -1))[:, 0]
+        else:
+            logit = self.out(h)[:, 0]
         if self.embed is not None:
             logit = logit + jnp.sum(self.embed(labels) * h, -1)
         return logit, None if self.code is None else self.code(h)
