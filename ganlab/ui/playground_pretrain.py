@@ -3,7 +3,7 @@
 Make (or remake) them, a few minutes on a laptop CPU:
 
     python -m ganlab.ui.playground_pretrain --steps 5000 ring moons spiral line two_gaussians
-    python -m ganlab.ui.playground_pretrain --steps 15000 grid   # 25 modes take longer
+    python -m ganlab.ui.playground_pretrain --steps 20000 grid   # 25 modes take longer
 
 Each is the preset recipe trained ``steps`` steps from seed 0, saved as
 ``ganlab/weights/playground_<data>.npz`` (a ``ganlab.Run``: config, state, history). To keep the
