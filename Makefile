@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test setup lint bench clean browser-deps test-browser
+.PHONY: lab test setup lint bench clean browser-deps test-browser test-claims
 
 setup: $(STAMP)
 
@@ -30,15 +30,26 @@ browser-deps:
 	  apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; \
 	fi
 
-# Unit tests, then every lesson top to bottom (nbval), then the lessons in a real browser.
+# XLA flags that change the rounding as another CPU would (no FMA, 128-bit vectors): the lessons'
+# training claims must hold under them too (tests/test_claims.py, tests/README.md).
+PERTURBED_XLA := --xla_cpu_max_isa=AVX --xla_cpu_prefer_vector_width=128
+
+# Unit tests, the lessons' training claims over 16 seeds with perturbed rounding, then every
+# lesson top to bottom (nbval), then the lessons in a real browser.
 test: setup lint browser-deps
-	$(BIN)/python -m pytest tests -m "not browser"
+	$(BIN)/python -m pytest tests -m "not browser" --ignore=tests/test_claims.py
+	XLA_FLAGS="$(PERTURBED_XLA)" $(BIN)/python -m pytest tests/test_claims.py -m "not slow_images"
 	$(BIN)/python -m pytest --nbval-lax notebooks
 	$(BIN)/python -m pytest -m browser tests/browser
 
 # Only the lessons in JupyterLab in Chromium, and the slider redraw test (screenshots/browser/).
 test-browser: setup browser-deps
 	$(BIN)/python -m pytest -m browser tests/browser
+
+# Every training claim over 16 seeds with perturbed rounding, the image lessons' too (~1 hour on
+# a 2-core CPU).
+test-claims: setup
+	XLA_FLAGS="$(PERTURBED_XLA)" $(BIN)/python -m pytest tests/test_claims.py
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

@@ -12,7 +12,8 @@ The package in layers (each may import only the ones above it):
   sweeps, checkpoints and files. NumPy, JAX, Flax and Optax only: no widgets, no plots.
 - ``ganlab.tasks``: what a trained generator is used for: classifiers and quality scores,
   latent sampling, image completion, super-resolution.
-- ``ganlab.lessons``: the lessons' own maths: theory curves, the Dirac-GAN, autoencoders.
+- ``ganlab.lessons``: the lessons' own maths (theory curves, the Dirac-GAN, autoencoders) and
+  their training claims (``claims``: recipe, measure, test; shared with tests/test_claims.py).
 - ``ganlab.ui``: plots, widgets and the playground (matplotlib, ipywidgets).
 - ``ganlab.cli``: the command line, ``python -m ganlab``.
 """
