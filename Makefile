@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test setup lint bench clean browser-deps test-browser test-claims
+.PHONY: lab test setup lint bench clean browser-deps test-browser test-long
 
 setup: $(STAMP)
 
@@ -37,8 +37,8 @@ PERTURBED_XLA := --xla_cpu_max_isa=AVX --xla_cpu_prefer_vector_width=128
 # Unit tests, the lessons' training claims over 16 seeds with perturbed rounding, then every
 # lesson top to bottom (nbval), then the lessons in a real browser.
 test: setup lint browser-deps
-	$(BIN)/python -m pytest tests -m "not browser" --ignore=tests/test_claims.py
-	XLA_FLAGS="$(PERTURBED_XLA)" $(BIN)/python -m pytest tests/test_claims.py -m "not slow_images"
+	$(BIN)/python -m pytest tests -m "not browser and not long" --ignore=tests/test_claims.py
+	XLA_FLAGS="$(PERTURBED_XLA)" $(BIN)/python -m pytest tests/test_claims.py -m "not long"
 	$(BIN)/python -m pytest --nbval-lax notebooks
 	$(BIN)/python -m pytest -m browser tests/browser
 
@@ -46,10 +46,11 @@ test: setup lint browser-deps
 test-browser: setup browser-deps
 	$(BIN)/python -m pytest -m browser tests/browser
 
-# Every training claim over 16 seeds with perturbed rounding, the image lessons' too (~1 hour on
-# a 2-core CPU).
-test-claims: setup
-	XLA_FLAGS="$(PERTURBED_XLA)" $(BIN)/python -m pytest tests/test_claims.py
+# The tests too long for a 2-core CPU (an hour or more; minutes on a GPU): the image lessons'
+# claims over 16 seeds with perturbed rounding, and the grid preset over 16 seeds.
+test-long: setup
+	XLA_FLAGS="$(PERTURBED_XLA)" $(BIN)/python -m pytest tests/test_claims.py -m long
+	$(BIN)/python -m pytest tests/test_training.py -m long
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

@@ -69,10 +69,10 @@ def test_claim_holds_over_16_seeds(name, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.slow_images
+@pytest.mark.long
 @pytest.mark.parametrize("name", IMAGE_NAMES)
 def test_image_claim_holds_over_16_seeds(name, capsys):
     """The same for the convolutional GANs. Too slow for ``make test`` on a 2-core CPU (a digits
     DCGAN step costs ~35 ms per model: 16 seeds of the five claims is ~45 minutes);
-    ``make test-claims`` runs it. The lessons assert these claims on their own seeds."""
+    ``make test-long`` runs it. The lessons assert these claims on their own seeds."""
     _evaluate_and_check(name, capsys)

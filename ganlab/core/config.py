@@ -47,7 +47,7 @@ class GANConfig:
     beta2: float = 0.999  # Adam's second-moment decay
     k_d: int = 1  # discriminator steps per generator step
     batch_size: int = 256
-    r1: float = 0.1  # gamma of the zero-centred R1 penalty (gamma/2 E||grad D(x)||^2); 0 = off
+    r1: float = 0.1  # gamma of R1, gamma/2 E||grad_x f(x)||^2 on D's logit f at real x; 0 = off
     r1_every: int = 1  # apply R1 every this many steps, scaled by it (lazy, Karras et al. 2020)
     gp: float = 0.0  # lambda of the WGAN-GP penalty (Gulrajani 2017 use 10); 0 = off
     instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs, real and fake
