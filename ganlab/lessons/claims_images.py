@@ -12,24 +12,30 @@ import numpy as np
 from ganlab.core.config import preset
 from ganlab.core.data import load
 from ganlab.core.runs import SweepRun, sweep
-from ganlab.lessons import autoencoders, bughunt
+from ganlab.lessons import autoencoders, bughunt, upsampling
 from ganlab.lessons.claims import Claim
 from ganlab.tasks import classifier
 
-IMAGE_SEEDS = (0, 1, 2)  # convolutional GANs cost more: the lessons assert on three seeds
+IMAGE_SEEDS = (0, 1, 2)  # convolutional GANs cost more: lessons 01 and 03 assert on three seeds
+DCGAN_SEEDS = (0, 1)  # lesson 05 trains 3 recipes x 1000 steps: 2 seeds keep it under 5 min
 
 
 def classes(run: SweepRun, n: int = 1000) -> dict[str, np.ndarray]:
     """Every model's classifier score (max 10), digits drawn (of 10, each > 0 of ``n``), digits
-    holding >= 5% of the samples, and pixel spread across samples (std over samples)."""
+    holding >= 5% of the samples, pixel spread across samples (std over samples), and the
+    checkerboard share of the samples less that of ``n`` real digits
+    (``upsampling.checkerboard``, |difference|)."""
     model = classifier.load_classifier("digits")
     samples = run.sample(n, seed=1)
     probs = [model.classify(x) for x in samples]
     hists = np.array([classifier.class_histogram(p) for p in probs])
+    real = float(upsampling.checkerboard(load("digits").images[:n]).mean())
     return {"score": np.array([classifier.classifier_score(p) for p in probs]),
             "digits_drawn": (hists > 0).sum(-1),
             "digits_over_5pc": (hists >= 0.05 * n).sum(-1),
-            "spread": samples.std(1).mean((1, 2, 3))}
+            "spread": samples.std(1).mean((1, 2, 3)),
+            "checkerboard_gap": np.array([abs(float(upsampling.checkerboard(x).mean()) - real)
+                                          for x in samples])}
 
 
 # -- lesson 01: a GAN's samples are sharper than a VAE's -------------------------------------
@@ -95,10 +101,12 @@ def _live_measure(trained):
 LIVE_DIGITS = Claim(
     "live_digits", "05",
     "in 1000 steps the digits DCGAN's classifier score rises from its value at step 100 to "
-    "above 5, with at least 9 digits drawn",
+    "above 5, with at least 9 digits drawn, and its checkerboard share is within 0.15 of real "
+    "digits' (an untrained generator's upsampled maps: ~0.8)",
     _live_train, _live_measure,
-    lambda v: (v["score"] > v["first_score"]) & (v["score"] > 5.0) & (v["digits_drawn"] >= 9),
-    seeds=IMAGE_SEEDS,
+    lambda v: (v["score"] > v["first_score"]) & (v["score"] > 5.0) & (v["digits_drawn"] >= 9)
+    & (v["checkerboard_gap"] < 0.15),
+    seeds=DCGAN_SEEDS,
 )
 
 # -- lesson 05: collapse at lr 1e-3 without R1, and R1 as the remedy --------------------------
@@ -122,13 +130,13 @@ def _digits_measure(runs):
 DIGIT_COLLAPSE = Claim(
     "digit_collapse", "05",
     "at lr 1e-3 without R1 the digits GAN collapses (score < 2, at most 2 digits hold 5% of "
-    "the samples, half the remedy's pixel spread); R1 gamma 1 alone brings >= 9 digits back "
-    "and over 3x the score",
+    "the samples, under 3/4 of the remedy's pixel spread); R1 gamma 1 alone brings >= 9 "
+    "digits back and over 3x the score",
     _digits_train, _digits_measure,
     lambda v: (v["collapse_over_5pc"] <= 2) & (v["collapse_score"] < 2.0)
     & (v["remedy_drawn"] >= 9) & (v["remedy_score"] > 3 * v["collapse_score"])
-    & (v["spread_ratio"] < 0.5),
-    seeds=IMAGE_SEEDS,
+    & (v["spread_ratio"] < 0.75),  # 16 seeds: 0.02 to 0.57
+    seeds=DCGAN_SEEDS,
 )
 
 # -- lesson 03: the bug hunt's fixed GAN learns varied digits ---------------------------------

@@ -21,12 +21,14 @@ The last two functions look at the generator's side: how strongly each generator
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ganlab.core import losses
+from ganlab.core import engine, losses
 from ganlab.core.validate import count
 
 LOG2 = float(np.log(2.0))
@@ -170,18 +172,29 @@ def g_loss_gradient(kind: str, d_fake: np.ndarray) -> np.ndarray:
     return np.asarray(grad, np.float64)
 
 
-def generator_gradient_norm(gan, state, kind: str, *, n: int = 1024, seed: int = 0) -> float:
+def _gradient_norm(spec, state, *, kind: str, n: int, seed: int) -> jax.Array:
+    z = spec.latent(jax.random.key(seed), n)
+    d_params = state.discriminator.params
+
+    def loss_fn(g_params):
+        fake = engine.generate(spec, g_params, z)
+        return losses.g_loss(kind, engine.discriminate(spec, d_params, fake))
+
+    return optax.global_norm(jax.grad(loss_fn)(state.generator.params))
+
+
+_NORMS: dict[tuple, partial] = {}  # one function per (kind, n, seed): GAN.jit caches by function
+
+
+def generator_gradient_norm(gan, state, kind: str, *, n: int = 1024, seed: int = 0):
     """``||grad_theta_G g_loss||``: how hard loss ``kind`` pushes the generator of ``state``.
 
     ``gan`` is a :class:`ganlab.GAN` of 2-D or image data (unconditional) and ``state`` one of its
     states; the discriminator is held fixed and ``n`` latent samples from ``seed`` are used, so
-    two losses compared at the same state and seed see the same ``z``.
+    two losses compared at the same state and seed see the same ``z``. Compiled once per GAN; a
+    sweep's batched ``run.gan`` and ``run.state`` give one norm per model (an array ``[N]``),
+    a single GAN a float.
     """
-    z = gan.latent(jax.random.key(seed), n)
-    d_params = state.discriminator.params
-
-    def loss_fn(g_params):
-        return losses.g_loss(kind, gan.discriminate(d_params, gan.generate(g_params, z)))
-
-    grads = jax.grad(loss_fn)(state.generator.params)
-    return float(optax.global_norm(grads))
+    fn = _NORMS.setdefault((kind, n, seed), partial(_gradient_norm, kind=kind, n=n, seed=seed))
+    norms = gan.jit(fn)(state)
+    return np.asarray(norms) if gan.batched else float(norms)
