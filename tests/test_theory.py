@@ -120,3 +120,13 @@ def test_saturating_generator_gradient_vanishes_against_a_confident_discriminato
     sat = theory.generator_gradient_norm(gan, state, "saturating", n=256)
     non_sat = theory.generator_gradient_norm(gan, state, "non_saturating", n=256)
     assert sat < non_sat / 100
+
+
+def test_gradient_norms_of_a_sweep_are_those_of_its_models_one_by_one():
+    run = ganlab.sweep(ganlab.preset("ring", width=16, depth=2, batch_size=64), 5, seeds=(0, 1),
+                       progress=False)
+    batched = theory.generator_gradient_norm(run.gan, run.state, "saturating", n=256)
+    one_by_one = [theory.generator_gradient_norm(run.run(i).gan, run.run(i).state, "saturating",
+                                                 n=256) for i in range(2)]
+    assert batched.shape == (2,) and batched[0] != batched[1]
+    np.testing.assert_allclose(batched, one_by_one, rtol=1e-5)

@@ -186,7 +186,8 @@ def _gradient_norm(spec, state, *, kind: str, n: int, seed: int) -> jax.Array:
 _NORMS: dict[tuple, partial] = {}  # one function per (kind, n, seed): GAN.jit caches by function
 
 
-def generator_gradient_norm(gan, state, kind: str, *, n: int = 1024, seed: int = 0):
+def generator_gradient_norm(gan, state, kind: str, *, n: int = 1024, seed: int = 0
+                            ) -> float | np.ndarray:
     """``||grad_theta_G g_loss||``: how hard loss ``kind`` pushes the generator of ``state``.
 
     ``gan`` is a :class:`ganlab.GAN` of 2-D or image data (unconditional) and ``state`` one of its
