@@ -52,8 +52,10 @@ def test_pac_1_without_mbstd_is_the_plain_mlp_bit_for_bit():
     np.testing.assert_array_equal(d(x, alone=True), d.net(x)[:, 0])
 
 
-def test_pac_1_training_is_bit_identical_to_before_packing():
-    # Made with the engine before pac and mbstd existed (git ddac7f9), the same three steps.
+def test_pac_1_training_is_the_same_as_before_packing():
+    # Made with the engine before pac and mbstd existed (git ddac7f9), the same three steps, on
+    # a CPU without AVX-512. Bit-identical there; a CPU with AVX-512 differs in the last bit
+    # (7 of 8 numbers, by at most 6e-8), so the check is to float32 rounding, not to the bit.
     gan = ganlab.GAN(ganlab.preset("ring", batch_size=64, r1=0.5, gp=1.0))
     state = gan.init(0)
     for _ in range(3):
@@ -62,9 +64,9 @@ def test_pac_1_training_is_bit_identical_to_before_packing():
               [-0.06232737749814987, 0.2697630226612091],
               [0.3476148843765259, 0.05018546059727669],
               [-0.03990144282579422, 0.10343494266271591]]
-    np.testing.assert_array_equal(np.asarray(gan.sample(state, 4, 1)),
-                                  np.asarray(before, np.float32))
-    assert float(metrics["d_loss"]) == 2.0171220302581787
+    np.testing.assert_allclose(np.asarray(gan.sample(state, 4, 1)), np.asarray(before, np.float32),
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(float(metrics["d_loss"]), 2.0171220302581787, rtol=1e-6)
 
 
 def test_penalties_take_the_gradient_with_respect_to_the_whole_pack():
