@@ -37,8 +37,9 @@ class TorchDCGAN:
     """``ganlab.core.nets.ConvGenerator`` / ``ConvDiscriminator`` and the preset's step, in
     PyTorch."""
 
-    def __init__(self, config: ganlab.GANConfig, seed: int = 0):
+    def __init__(self, config: ganlab.GANConfig, seed: int = 0, device: str = "cpu"):
         torch.manual_seed(seed)
+        self.device = device
         nn, w = torch.nn, config.width
 
         def refine(channels, activation):  # D's conv_extra resolution-keeping 3x3 convs
@@ -75,6 +76,9 @@ class TorchDCGAN:
         )
         self.d_out = nn.Linear(7 * 7 * 2 * w, 1)
         self.d_code = nn.Linear(7 * 7 * 2 * w, config.codes) if config.codes else None  # Q head
+        for module in (self.g, self.d, self.d_out, self.d_code):
+            if module is not None:
+                module.to(device)
         self.g_average = [p.detach().clone() for p in self.g.parameters()]
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.lr_g, betas=betas)
@@ -84,9 +88,10 @@ class TorchDCGAN:
 
     def latent(self, batch: int) -> torch.Tensor:
         """z: N(0, I), its first ``codes`` entries replaced by a uniform one-hot code."""
-        z, k = torch.randn(batch, self.config.latent_dim), self.config.codes
+        z, k = torch.randn(batch, self.config.latent_dim, device=self.device), self.config.codes
         if k:
-            z[:, :k] = torch.nn.functional.one_hot(torch.randint(k, (batch,)), k).float()
+            codes = torch.randint(k, (batch,), device=self.device)
+            z[:, :k] = torch.nn.functional.one_hot(codes, k).float()
         return z
 
     def discriminate(self, x: torch.Tensor, z: torch.Tensor | None = None):
@@ -100,7 +105,7 @@ class TorchDCGAN:
 
     def step(self) -> None:
         cfg, batch, f = self.config, self.config.batch_size, torch.nn.functional
-        real = (torch.rand(batch, 1, 28, 28) * 2 - 1).requires_grad_(cfg.r1 > 0)
+        real = (torch.rand(batch, 1, 28, 28, device=self.device) * 2 - 1).requires_grad_(cfg.r1 > 0)
         z = self.latent(batch)
         with torch.no_grad():
             fake = self.g(z)
@@ -127,7 +132,28 @@ class TorchDCGAN:
     def train(self, steps: int) -> int:
         for _ in range(steps):
             self.step()
+        if self.device != "cpu":
+            torch.cuda.synchronize()
         return steps
+
+
+def compare(config: ganlab.GANConfig, rounds: int, steps: int, device: str = "cpu"):
+    """Steps/s of ganlab (JAX's default device) and of PyTorch eager on ``device``, timed in
+    alternation: ``(gan, rates, ratios against PyTorch)``."""
+    gan = ganlab_gan(config)
+    box = {"state": gan.init(0)}
+    box["state"], _ = gan.train(box["state"], 2, progress=False)  # compile
+
+    def ganlab_case() -> int:
+        box["state"], _ = gan.train(box["state"], steps, progress=False)
+        jax.block_until_ready(box["state"])
+        return steps
+
+    reference = TorchDCGAN(config, device=device)
+    reference.train(2)
+    rates = interleave({"pytorch eager": lambda: reference.train(steps),
+                        "ganlab": ganlab_case}, rounds)
+    return gan, rates, ratios(rates, "pytorch eager")
 
 
 def main() -> None:
@@ -139,20 +165,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.torch_threads)
     config = ganlab.preset("mnist")
-    gan = ganlab_gan(config)
-    box = {"state": gan.init(0)}
-    box["state"], _ = gan.train(box["state"], 2, progress=False)  # compile
-
-    def ganlab_case() -> int:
-        box["state"], _ = gan.train(box["state"], args.steps, progress=False)
-        jax.block_until_ready(box["state"])
-        return args.steps
-
-    reference = TorchDCGAN(config)
-    reference.train(2)
-    rates = interleave({"pytorch eager": lambda: reference.train(args.steps),
-                        "ganlab": ganlab_case}, args.rounds)
-    ratio = ratios(rates, "pytorch eager")
+    gan, rates, ratio = compare(config, args.rounds, args.steps)
     print(f"DCGAN 28x28, batch {config.batch_size}, conv_extra {config.conv_extra}, "
           f"g_hidden {config.g_hidden}, g_batchnorm {config.g_batchnorm}, codes {config.codes}, "
           f"R1 {config.r1}, EMA {config.ema}, data {gan.data.name}; "

@@ -13,14 +13,14 @@ engine's form ``fn(spec, state, ...)`` the same way, once per ``GAN``.
 
 from __future__ import annotations
 
-from functools import partial
+from functools import partial, wraps
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from ganlab.core import engine
+from ganlab.core import conv, engine, hosts
 from ganlab.core.config import GANConfig
 from ganlab.core.data import Dataset, load
 from ganlab.core.engine import METRICS, GANState, Knobs
@@ -48,7 +48,8 @@ class GAN:
         self.tx = self.spec.tx
         self.batched = batched
         # Image sets go in as an argument: closed over, they would be compiled in as constants.
-        self.arrays = self.data.device_arrays
+        self.arrays = hosts.replicated(self.data.device_arrays) if batched else \
+            self.data.device_arrays
         # Rolled lax.scan of convolutions is 10-20x slower on XLA:CPU (jax #12868).
         self.scan = config.model == "mlp" or jax.default_backend() != "cpu"
         self.chunk = SCAN_CHUNK if self.scan else STEP_CHUNK
@@ -64,7 +65,7 @@ class GAN:
         if key not in self._compiled:
             bound = partial(fn, self.spec)
             if self.batched:
-                bound = jax.vmap(bound, in_axes=in_axes)
+                bound = _over_models(jax.vmap(bound, in_axes=in_axes))
             self._compiled[key] = jax.jit(bound, static_argnums=static_argnums)
         return self._compiled[key]
 
@@ -155,19 +156,29 @@ class GAN:
         if self.scan:
             scan = self.jit(engine.scan_steps, in_axes=(0, None, None), static_argnums=(2,))
             state, metrics = scan(state, self.arrays, n)
-            return state, History({k: np.asarray(metrics[k]) for k in METRICS})
+            return state, History({k: hosts.to_host(metrics[k]) for k in METRICS})
         guarded = self.jit(engine.guarded_step, in_axes=(0, None))
         per_step = []
         for _ in range(n):
             state, metrics = guarded(state, self.arrays)
             per_step.append(metrics)
-        return state, History({k: np.asarray(jnp.stack([m[k] for m in per_step], -1))
+        return state, History({k: hosts.to_host(jnp.stack([m[k] for m in per_step], -1))
                                for k in METRICS})
 
     def train(self, state: GANState, steps: int, *, progress: bool = True,
               callbacks=()) -> tuple[GANState, History]:
         """Train ``steps`` steps through the one loop (``ganlab.core.loop.advance``)."""
         return advance(self, state, steps, progress=progress, callbacks=callbacks)
+
+
+def _over_models(fn):
+    """``fn`` traced inside ``conv.models_axis``: its convolutions know how many models a vmap
+    maps them over (the leading axis of the state, ``fn``'s first argument)."""
+    @wraps(fn)
+    def over_models(*args):
+        with conv.models_axis(jax.tree.leaves(args[0])[0].shape[0]):
+            return fn(*args)
+    return over_models
 
 
 def check_data(config: GANConfig, data) -> None:

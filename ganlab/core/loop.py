@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from tqdm.auto import tqdm
 
+from ganlab.core import hosts
 from ganlab.core.engine import METRICS, GANState
 from ganlab.core.validate import count
 
@@ -95,7 +96,7 @@ def advance(gan, state: GANState, steps: int, *, progress: bool = False,
     bar = tqdm(total=steps, disable=not progress, unit="step")
     try:
         for n in gan.chunks(steps):
-            start = np.asarray(state.step)
+            start = hosts.to_host(state.step)
             state, part = gan.run_chunk(state, n)
             parts.append(part)
             done += n
@@ -116,7 +117,7 @@ def advance(gan, state: GANState, steps: int, *, progress: bool = False,
                 callback(state, History(part), done)
     except KeyboardInterrupt:
         print(f"Interrupted: kept the {done} steps trained so far "
-              f"(at step {int(np.max(np.asarray(state.step)))}).")
+              f"(at step {int(np.max(hosts.to_host(state.step)))}).")
     except TrainingDiverged as error:
         error.state = gan.refresh_stats(error.state)
         raise
@@ -150,8 +151,8 @@ def _diverged(gan, state, history: History, start, part: dict, bad: np.ndarray
         at = int(first.ravel()[models[0]])
         shown = ", ".join(f"{i} (step {int(first.ravel()[i])})" for i in models[:8])
         where = f"{len(models)} of {bad.size} models ({shown}{', ...' if len(models) > 8 else ''}) "
-        lr_d = float(np.asarray(knobs.lr_d).ravel()[models[0]])
-        lr_g = float(np.asarray(knobs.lr_g).ravel()[models[0]])
+        lr_d = float(hosts.to_host(knobs.lr_d).ravel()[models[0]])
+        lr_g = float(hosts.to_host(knobs.lr_g).ravel()[models[0]])
     message = (
         f"training {where}diverged at step {at}: a loss or a weight became NaN or infinite. "
         f"Try lower learning rates (lr_d={lr_d:g}, lr_g={lr_g:g}; e.g. halve them) or a "

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from ganlab.core.config import GANConfig
+from ganlab.core.conv import Conv
 
 ACTIVATIONS = {
     "relu": jax.nn.relu,
@@ -49,16 +50,11 @@ class SpectralLinear(nnx.Linear):
         return y + self.bias[...].reshape(1, 1, 1, -1).reshape((1,) * (y.ndim - 1) + (-1,))
 
 
-class SpectralConv(nnx.Conv):
-    """``nnx.Conv`` (stride, SAME padding) whose kernel is spectrally normalized."""
+class SpectralConv(Conv):
+    """``Conv`` (stride, SAME padding) whose kernel is spectrally normalized."""
 
-    def __call__(self, x: jax.Array) -> jax.Array:
-        strides = (self.strides,) * 2 if isinstance(self.strides, int) else self.strides
-        y = jax.lax.conv_general_dilated(
-            x, spectral_normalize(self.kernel[...]), strides, "SAME",
-            dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        )
-        return y + self.bias[...].reshape(1, 1, 1, -1)
+    def weight(self) -> jax.Array:
+        return spectral_normalize(self.kernel[...])
 
 
 def _dense(spectral: bool):
@@ -66,7 +62,7 @@ def _dense(spectral: bool):
 
 
 def _conv(spectral: bool):
-    return SpectralConv if spectral else nnx.Conv
+    return SpectralConv if spectral else Conv
 
 
 class MLP(nnx.Module):
@@ -225,11 +221,11 @@ class ConvGenerator(nnx.Module):
                        if config.g_hidden else None)
         self.dense = nnx.Linear(config.g_hidden or in_dim, height // 4 * width // 4 * 2 * w,
                                 rngs=rngs)
-        self.up1 = nnx.Conv(2 * w, 4 * w, (3, 3), rngs=rngs)  # -> w channels at H/2
-        self.up2 = nnx.Conv(w, 4 * (w // 2), (3, 3), rngs=rngs)  # -> w/2 channels at H
+        self.up1 = Conv(2 * w, 4 * w, (3, 3), rngs=rngs)  # -> w channels at H/2
+        self.up2 = Conv(w, 4 * (w // 2), (3, 3), rngs=rngs)  # -> w/2 channels at H
         self.refine1 = _conv_stack(w, config.conv_extra, rngs)
         self.refine2 = _conv_stack(w // 2, config.conv_extra, rngs)
-        self.out = nnx.Conv(w // 2, channels, (3, 3), rngs=rngs)
+        self.out = Conv(w // 2, channels, (3, 3), rngs=rngs)
         # One normalisation per hidden layer, in the order they are applied.
         features = ([config.g_hidden] if config.g_hidden else []) + \
             [height // 4 * width // 4 * 2 * w] + [w] * (1 + config.conv_extra) + \

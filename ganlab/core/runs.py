@@ -9,8 +9,8 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from ganlab.core import hosts
 from ganlab.core.checkpoints import read_run, save_run
 from ganlab.core.config import GANConfig, preset
 from ganlab.core.engine import GANState, Knobs
@@ -123,11 +123,11 @@ class SweepRun:
 
     def sample(self, n: int, *, seed: int = 0) -> np.ndarray:
         """``n`` samples from every model, ``[N, n, ...]``."""
-        return np.asarray(self.gan.sample(self.state, n, seed))
+        return hosts.to_host(self.gan.sample(self.state, n, seed))
 
     def run(self, index: int) -> Run:
         """Model ``index`` as a stand-alone :class:`Run` (its knobs are in its state)."""
-        one = jax.tree.map(lambda leaf: leaf[index], self.state)
+        one = jax.tree.map(lambda leaf: leaf[index], hosts.gather(self.state))
         gan = GAN(self.gan.config, self.gan.data, k_d_max=self.gan.k_d_max)
         return Run(gan, one, self.history.model(index))
 
@@ -173,10 +173,7 @@ def _train_in_place(run, steps: int, progress: bool, callbacks):
 
 
 def _shard(state: GANState) -> GANState:
-    """Split the models axis across devices when there are several and it divides evenly."""
-    devices = jax.devices()
-    n = jax.tree.leaves(state)[0].shape[0]
-    if len(devices) < 2 or n % len(devices):
-        return state
-    sharding = NamedSharding(Mesh(np.asarray(devices), ("models",)), PartitionSpec("models"))
-    return jax.device_put(state, sharding)
+    """Split the models axis across devices (of every process, ``ganlab.core.hosts``) when
+    there are several and it divides evenly."""
+    sharding = hosts.models_sharding(jax.tree.leaves(state)[0].shape[0])
+    return state if sharding is None else hosts.spread(state, sharding)
