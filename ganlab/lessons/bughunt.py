@@ -29,7 +29,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from ganlab.core import losses
+from ganlab.core import conv, losses
 from ganlab.core.nets import depth_to_space
 
 # -- the broken script ---------------------------------------------------------------------------
@@ -159,10 +159,9 @@ LR, BETA1 = 1e-3, 0.5  # Adam for both players
 def neighbourhoods(x: jax.Array) -> jax.Array:
     """``[B, H, W, C] -> [B, H, W, 9 C]``: each pixel's 3x3 neighbourhood (zero-padded), so a
     3x3 convolution is a ``Dense`` applied to every pixel of the result. (This form is a plain
-    matrix product, fast on CPU and under ``jax.vmap``, where a vmapped ``nnx.Conv`` is not.)"""
-    h, w = x.shape[1:3]
-    padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    return jnp.concatenate([padded[:, i:i + h, j:j + w] for i in range(3) for j in range(3)], -1)
+    matrix product, fast on CPU and under ``jax.vmap``, where a vmapped ``nnx.Conv`` is not.)
+    It is ``ganlab.core.conv.patches(x, 3)``, the im2col of ganlab's own convolutions."""
+    return conv.patches(x, 3)
 
 
 class Generator(nnx.Module):
