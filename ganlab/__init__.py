@@ -9,7 +9,8 @@ The package in layers (each may import only the ones above it):
 
 - ``ganlab.core``: config, data sets, networks, losses, the engine's pure functions
   (``engine``), their compiled cache (``gan.GAN``), the one training loop (``loop``), runs and
-  sweeps (``hosts``: one sweep over several processes), checkpoints and files. NumPy, JAX,
+  sweeps (``hosts``: one sweep over several processes), the training doctor (``doctor``:
+  names D winning, mode collapse, oscillation, divergence), checkpoints and files. NumPy, JAX,
   Flax and Optax only: no widgets, no plots.
 - ``ganlab.tasks``: what a trained generator is used for: classifiers and quality scores,
   latent sampling, image completion, super-resolution.
@@ -19,7 +20,7 @@ The package in layers (each may import only the ones above it):
 - ``ganlab.cli``: the command line, ``python -m ganlab``.
 """
 
-from ganlab.core import compile_cache, data, hosts, losses, metrics
+from ganlab.core import compile_cache, data, doctor, hosts, losses, metrics
 from ganlab.core.checkpoints import CheckpointError
 from ganlab.core.config import PRESETS, GANConfig, preset
 from ganlab.core.engine import GANState, Knobs
@@ -31,6 +32,6 @@ compile_cache.enable()
 
 __all__ = [
     "GAN", "CheckpointError", "GANConfig", "GANState", "History", "Knobs", "PRESETS", "Run",
-    "SweepRun", "TrainingDiverged", "data", "hosts", "load_run", "losses", "metrics", "preset",
-    "sweep", "train",
+    "SweepRun", "TrainingDiverged", "data", "doctor", "hosts", "load_run", "losses", "metrics",
+    "preset", "sweep", "train",
 ]

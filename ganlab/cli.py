@@ -60,7 +60,7 @@ def _train(args) -> int:
     start = run.step
     with interrupts_as_keyboard_interrupt():
         try:
-            run.train(args.steps, progress=not args.quiet)
+            run.train(args.steps, progress=not args.quiet, doctor=True)
         except TrainingDiverged as error:
             path = run.save(out)
             print(f"error: {error}", file=sys.stderr)

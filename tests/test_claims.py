@@ -12,12 +12,12 @@ import os
 import numpy as np
 import pytest
 
-from ganlab.lessons import claims, claims_images, claims_toys
+from ganlab.lessons import claims, claims_images, claims_toys, wasserstein
 from ganlab.lessons.claims import Claim
 
 SEEDS = range(16)
 PERTURBED_FLAGS = "--xla_cpu_max_isa=AVX --xla_cpu_prefer_vector_width=128"  # as in Makefile
-TOY_NAMES = list(claims_toys.CLAIMS)
+TOY_NAMES = [*claims_toys.CLAIMS, *wasserstein.CLAIMS]
 IMAGE_NAMES = list(claims_images.CLAIMS)
 
 

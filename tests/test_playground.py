@@ -229,3 +229,24 @@ def test_sweep_view_trains_every_gan_and_maps_modes():
     assert view.covered.shape == (2, 2) and view.render() != png
     # rows are seeds, columns lr_d; sweep order is (lr_d, seed)
     assert view._cells(np.arange(4)).tolist() == [[0, 2], [1, 3]]
+
+
+def test_the_training_doctor_speaks_on_the_status_line_once_per_window(monkeypatch):
+    from ganlab.core import doctor
+
+    pg = Playground("ring", seed=0, steps_per_frame=100, draw_canvas=False)
+    calls = []
+
+    def diagnose():
+        calls.append(int(pg.session.state.step))
+        return [doctor.Diagnosis("oscillation", 400, "oscillation since step 400: ...")]
+
+    monkeypatch.setattr(pg.session, "diagnose", diagnose)
+    pg.play_frames(doctor.WINDOW // 100 - 1)  # the doctor has not looked yet
+    assert not calls and "doctor" not in pg.status.value
+    pg.play_frames(doctor.WINDOW // 100 + 1)  # it looks once per window, at its end
+    assert calls == [doctor.WINDOW, 2 * doctor.WINDOW]
+    assert "<b>doctor:</b> oscillation since step 400" in pg.status.value
+    monkeypatch.setattr(pg.session, "diagnose", lambda: [])
+    pg.play_frames(doctor.WINDOW // 100)  # all well again a window later: the line goes
+    assert "doctor" not in pg.status.value

@@ -12,7 +12,7 @@ import pytest
 from flax import nnx
 
 import ganlab
-from ganlab.core import engine
+from ganlab.core import doctor, engine
 from ganlab.core.engine import METRICS
 
 
@@ -194,8 +194,13 @@ def test_grid_recipe_covers_all_25_modes_on_16_seeds():
     # to 89.8%, median 83.4%, >= 80% on 15 of 16 (seed 14: 77.7%). The target of >= 80% on
     # every seed is not reached yet; what is asserted is what held, with the lessons' rule
     # (>= 90% of the seeds) for the quality.
+    # The training doctor stays silent (its first 2000 steps on these 16 seeds were measured:
+    # modes visited 8.7-12.4 of 25 at step 1000 but rising by >= 6.2 since step 500, the bound
+    # being 3.1; >= 12.9 from step 1500, the bound 12.5).
     start = time.perf_counter()
-    run = ganlab.sweep("grid", GRID_STEPS, seeds=range(16), progress=False)
+    run = ganlab.sweep("grid", 0, seeds=range(16), progress=False)
+    watch = doctor.watch(run.gan, say=print)
+    run.train(GRID_STEPS, progress=False, callbacks=[watch])
     seconds = time.perf_counter() - start
     reports = [ganlab.metrics.mode_report(points, run.gan.data)
                for points in run.sample(2500, seed=100)]
@@ -203,6 +208,8 @@ def test_grid_recipe_covers_all_25_modes_on_16_seeds():
         print(f"seed {seed}: {report}")
     print(f"16 seeds x {GRID_STEPS} steps in {seconds:.0f} s")
     assert [r.modes_covered for r in reports] == [25] * 16
+    assert watch.found == [] and doctor.diagnose(
+        run.history, run.sample(2500, seed=100), run.gan.data) == []
     quality = np.array([r.high_quality for r in reports])
     assert (quality >= 0.80).mean() >= 0.9 and quality.min() >= 0.75, quality
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 LOSSES = ("saturating", "non_saturating", "least_squares", "wasserstein", "hinge")
 MODELS = ("mlp", "dcgan")
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LATENTS = ("gaussian", "uniform")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "gelu")
 
@@ -40,7 +40,7 @@ class GANConfig:
     pac: int = 1  # PacGAN: D judges pac samples at once, concatenated (Lin et al. 2018); 1 = off
     mbstd: int = 0  # minibatch std feature before D's last layer, over groups of this size; 0 = off
     loss: str = "non_saturating"  # one of LOSSES
-    optimizer: str = "adam"  # "adam" or "sgd"
+    optimizer: str = "adam"  # "adam", "rmsprop" (decay 0.99, WGAN's choice) or "sgd"
     lr_g: float = 1e-4  # generator learning rate
     lr_d: float = 1e-4  # discriminator learning rate (TTUR: may differ from lr_g)
     beta1: float = 0.5  # Adam's first-moment decay (0.5 is the DCGAN choice)
@@ -50,6 +50,7 @@ class GANConfig:
     r1: float = 0.1  # gamma of R1, gamma/2 E||grad_x f(x)||^2 on D's logit f at real x; 0 = off
     r1_every: int = 1  # apply R1 every this many steps, scaled by it (lazy, Karras et al. 2020)
     gp: float = 0.0  # lambda of the WGAN-GP penalty (Gulrajani 2017 use 10); 0 = off
+    clip_d: float = 0.0  # WGAN weight clipping: D's parameters kept in [-c, c] (Arjovsky: 0.01)
     instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs, real and fake
     ema: float = 0.0  # decay of the moving average of G's weights that samples come from; 0 = off
 
@@ -99,10 +100,13 @@ class GANConfig:
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema must be in [0, 1) (got {self.ema}); 0 switches it off, "
                              "0.999 is typical for images")
-        for name in ("r1", "gp", "instance_noise", "info_weight"):
+        for name in ("r1", "gp", "instance_noise", "info_weight", "clip_d"):
             value = getattr(self, name)
             if not value >= 0:
                 raise ValueError(f"{name} must be >= 0 (got {value}); 0 switches it off")
+        if self.clip_d and self.spectral_norm:
+            raise ValueError(f"clip_d and spectral_norm are two ways to keep D Lipschitz (got "
+                             f"clip_d={self.clip_d}, spectral_norm=True); choose one")
         is_image = self.data in IMAGE_SETS
         if is_image and self.model != "dcgan":
             raise ValueError(

@@ -103,6 +103,8 @@ def make_spec(config: GANConfig, data: Dataset, k_d_max: int = 1) -> Spec:
         lambda: make_discriminator(config, shape, rngs=nnx.Rngs(0))))
     if config.optimizer == "adam":
         tx = optax.scale_by_adam(b1=config.beta1, b2=config.beta2)
+    elif config.optimizer == "rmsprop":  # PyTorch's RMSprop: g / (sqrt(nu) + eps), nu from 0
+        tx = optax.scale_by_rms(decay=0.99, eps=1e-8, eps_in_sqrt=False)
     else:
         tx = optax.identity()
     latent = latent_sampler(config.latent, config.latent_dim, config.codes)
@@ -225,6 +227,8 @@ def d_update(spec: Spec, state: GANState, key: jax.Array, arrays=None
     Loss (``losses.d_loss``), plus InfoGAN's code loss, ``gamma/2 E||grad_x f(x)||^2`` on real
     data (R1, Mescheder et al. 2018) and ``lambda E(||grad f(x_hat)|| - 1)^2`` (WGAN-GP,
     Gulrajani et al. 2017) when their knobs are > 0. Instance noise is added to both batches.
+    With ``clip_d = c > 0`` every D parameter is clipped to ``[-c, c]`` after the update (WGAN's
+    weight clipping, Arjovsky et al. 2017: a crude way to keep the critic K-Lipschitz).
     With PacGAN packing D judges ``batch / pac`` packs of real and as many of fake samples, and
     the penalties take gradients with respect to a whole pack (``2 pac`` numbers for points).
     """
@@ -265,7 +269,11 @@ def d_update(spec: Spec, state: GANState, key: jax.Array, arrays=None
         loss_fn, has_aux=True)(player.params)
     metrics = dict(d_loss=loss, d_real=jnp.mean(jax.nn.sigmoid(real_logits)),
                    d_fake=jnp.mean(jax.nn.sigmoid(fake_logits)))
-    return state._replace(discriminator=_apply(spec, player, grads, knobs.lr_d)), metrics
+    player = _apply(spec, player, grads, knobs.lr_d)
+    if cfg.clip_d:
+        c = cfg.clip_d
+        player = player._replace(params=jax.tree.map(lambda p: jnp.clip(p, -c, c), player.params))
+    return state._replace(discriminator=player), metrics
 
 
 def g_update(spec: Spec, state: GANState, key: jax.Array) -> tuple[GANState, dict]:

@@ -27,13 +27,17 @@ class ModeReport:
                 f"{100 * self.high_quality:.1f}% high-quality samples")
 
 
-def mode_report(samples, dataset: Toy, *, min_share: float = 0.2) -> ModeReport:
-    """Count the modes of ``dataset`` that ``samples`` ``[n, 2]`` cover, and their quality."""
+def mode_report(samples, dataset: Toy, *, min_share: float = 0.2,
+                radius: float | None = None) -> ModeReport:
+    """Count the modes of ``dataset`` that ``samples`` ``[n, 2]`` cover, and their quality.
+
+    ``radius``: how near a mode a sample must be to count (default ``3 * dataset.std``)."""
     x = _points(samples)
     modes = np.asarray(dataset.modes)
     distance = np.sqrt(((x[:, None, :] - modes[None]) ** 2).sum(-1))  # [n, M]
     nearest = distance.argmin(1)
-    good = distance[np.arange(len(x)), nearest] < 3 * dataset.std
+    radius = 3 * dataset.std if radius is None else radius
+    good = distance[np.arange(len(x)), nearest] < radius
     good &= np.isfinite(x).all(1)
     counts = np.bincount(nearest[good], minlength=len(modes))
     covered = int((counts >= min_share * len(x) / len(modes)).sum())

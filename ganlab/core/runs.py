@@ -13,6 +13,7 @@ import numpy as np
 from ganlab.core import hosts
 from ganlab.core.checkpoints import read_run, save_run
 from ganlab.core.config import GANConfig, preset
+from ganlab.core.doctor import watch
 from ganlab.core.engine import GANState, Knobs
 from ganlab.core.gan import GAN, check_knobs
 from ganlab.core.loop import History, TrainingDiverged
@@ -42,12 +43,15 @@ class Run:
     def step(self) -> int:
         return int(self.state.step)
 
-    def train(self, steps: int, *, progress: bool = True, callbacks=()) -> Run:
+    def train(self, steps: int, *, progress: bool = True, callbacks=(),
+              doctor: bool | None = None) -> Run:
         """Train ``steps`` more steps (in place; returns the run so calls chain).
 
-        On divergence the run keeps the last finite state and its history, then the
+        ``doctor`` (default: with the progress bar) names a failure mode (D wins, mode
+        collapse, oscillation) once, when it appears (``ganlab.core.doctor.watch``). On
+        divergence the run keeps the last finite state and its history, then the
         ``TrainingDiverged`` error is raised."""
-        return _train_in_place(self, steps, progress, callbacks)
+        return _train_in_place(self, steps, progress, callbacks, doctor)
 
     def sample(self, n: int, *, seed: int = 0, labels=None) -> np.ndarray:
         """``n`` samples as a NumPy array (points ``[n, 2]`` or images ``[n, H, W, C]``)."""
@@ -110,10 +114,12 @@ class SweepRun:
     def size(self) -> int:
         return int(np.prod(self.shape))
 
-    def train(self, steps: int, *, progress: bool = True, callbacks=()) -> SweepRun:
+    def train(self, steps: int, *, progress: bool = True, callbacks=(),
+              doctor: bool | None = None) -> SweepRun:
         """Every model ``steps`` more steps; a model that diverges stays at its last finite
-        state (a ``DivergenceWarning`` names it) while the others train on."""
-        return _train_in_place(self, steps, progress, callbacks)
+        state (a ``DivergenceWarning`` names it) while the others train on. ``doctor`` as
+        ``Run.train`` (one line per failure mode, naming the models)."""
+        return _train_in_place(self, steps, progress, callbacks, doctor)
 
     @property
     def diverged(self) -> np.ndarray:
@@ -159,9 +165,11 @@ def sweep(config: GANConfig | str, steps: int, *, seeds=(0,), progress: bool = T
     return SweepRun(gan, state, axes, values).train(steps, progress=progress)
 
 
-def _train_in_place(run, steps: int, progress: bool, callbacks):
+def _train_in_place(run, steps: int, progress: bool, callbacks, doctor: bool | None = None):
     """``run.gan.train`` on ``run.state``, the history appended; on divergence the last finite
     state and the history up to it are kept before the error goes on."""
+    if progress if doctor is None else doctor:
+        callbacks = (*callbacks, watch(run.gan))
     try:
         run.state, history = run.gan.train(run.state, steps, progress=progress,
                                            callbacks=callbacks)

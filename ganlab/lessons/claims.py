@@ -109,10 +109,9 @@ def _fmt(x: float) -> str:
 
 def every() -> dict[str, Claim]:
     """All the lessons' training claims, by name."""
-    from ganlab.lessons import claims_images, claims_toys
+    from ganlab.lessons import claims_images, claims_toys, wasserstein
 
-    found = {**claims_toys.CLAIMS, **claims_images.CLAIMS}
-    return found
+    return {**claims_toys.CLAIMS, **wasserstein.CLAIMS, **claims_images.CLAIMS}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

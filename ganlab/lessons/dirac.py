@@ -24,7 +24,8 @@ part:
 
 The expectation over the noise is computed exactly enough by Gauss-Hermite quadrature, so every
 function here is deterministic. Set ``loss="wasserstein"`` for ``f(t) = t`` (WGAN without
-clipping): eigenvalues ``+-i``.
+clipping): eigenvalues ``+-i``; ``simulate(..., clip=c)`` adds WGAN's weight clipping, ``psi`` kept
+in ``[-c, c]`` after every step.
 """
 
 from __future__ import annotations
@@ -103,15 +104,18 @@ def analytic_eigenvalues(*, gamma: float = 0.0, noise: float = 0.0,
 
 
 @partial(jax.jit, static_argnames=("steps", "mode", "loss"))
-def _simulate(start, lr, gamma, noise, *, steps: int, mode: str, loss: str):
+def _simulate(start, lr, gamma, noise, clip, *, steps: int, mode: str, loss: str):
     def field(p):
         return vector_field(p, gamma=gamma, noise=noise, loss=loss)
 
+    def clipped(p):  # WGAN's weight clipping of the critic's one weight, when clip > 0
+        return p.at[1].set(jnp.where(clip > 0, jnp.clip(p[1], -clip, clip), p[1]))
+
     def step(p, _):
         if mode == "simultaneous":
-            p = p + lr * field(p)
+            p = clipped(p + lr * field(p))
         else:  # D moves first, then G answers the new D (ganlab.GAN's order)
-            p = p.at[1].add(lr * field(p)[1])
+            p = clipped(p.at[1].add(lr * field(p)[1]))
             p = p.at[0].add(lr * field(p)[0])
         return p, p
 
@@ -121,8 +125,10 @@ def _simulate(start, lr, gamma, noise, *, steps: int, mode: str, loss: str):
 
 def simulate(start=(1.0, 1.0), steps: int = 500, lr: float = 0.1, *,
              mode: str = "simultaneous", gamma: float = 0.0, noise: float = 0.0,
-             loss: str = "standard") -> np.ndarray:
+             loss: str = "standard", clip: float = 0.0) -> np.ndarray:
     """Gradient steps of size ``lr`` along the vector field; the path ``[steps + 1, 2]``.
+    With ``clip = c > 0`` the critic's weight ``psi`` is clipped to ``[-c, c]`` after each of
+    its steps (WGAN's weight clipping).
 
     ``mode="simultaneous"``: both players step from the same point,
     ``p <- p + lr v(p)``; ``mode="alternating"``: ``psi`` steps first, then ``theta`` steps
@@ -133,13 +139,14 @@ def simulate(start=(1.0, 1.0), steps: int = 500, lr: float = 0.1, *,
     count("steps", steps, 1, "; try 500")
     if not lr > 0:
         raise ValueError(f"lr must be > 0 (got {lr}); try 0.1")
-    for name, v in (("gamma", gamma), ("noise", noise)):
+    for name, v in (("gamma", gamma), ("noise", noise), ("clip", clip)):
         if not v >= 0:
             raise ValueError(f"{name} must be >= 0 (got {v}); 0 switches it off")
     start = jnp.asarray(start, jnp.float32)
     if start.shape != (2,):
         raise ValueError(f"start must be (theta, psi) (got shape {start.shape})")
-    return np.asarray(_simulate(start, lr, gamma, noise, steps=steps, mode=mode, loss=loss))
+    return np.asarray(_simulate(start, lr, gamma, noise, clip, steps=steps, mode=mode,
+                                loss=loss))
 
 
 def field_grid(bounds=(-2.0, 2.0, -2.0, 2.0), n: int = 15, *, gamma: float = 0.0,

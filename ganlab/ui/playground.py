@@ -23,7 +23,8 @@ import asyncio
 
 import ipywidgets as w
 
-from ganlab.core.config import LOSSES
+from ganlab.core import doctor
+from ganlab.core.config import LOSSES, OPTIMIZERS
 from ganlab.ui.play_loop import PlayLoop
 from ganlab.ui.plots import LAYERS, REAL, PlaygroundFigure
 from ganlab.ui.session import Session
@@ -52,6 +53,8 @@ class Playground(PlayLoop, w.VBox):
         self.session = Session(data, seed=seed, k_d_max=k_d_max)
         self.task: asyncio.Task | None = None
         self.viewing: int | None = None  # index of the snapshot shown; None = live
+        self.diagnosis = ""  # the training doctor's latest finding, on the status line
+        self._doctor_at = 0  # the doctor looks once per doctor.WINDOW steps
         self.stage = None  # slow-motion sub-step on show
         self._syncing = False
         self.figure = PlaygroundFigure(self.session.bounds)
@@ -93,7 +96,7 @@ class Playground(PlayLoop, w.VBox):
                                             description="inst. noise"),
             "loss": w.Dropdown(options=[(_LOSS_LABELS.get(k, k), k) for k in LOSSES],
                                value=cfg.loss, description="loss"),
-            "optimizer": w.Dropdown(options=["adam", "sgd"], value=cfg.optimizer,
+            "optimizer": w.Dropdown(options=list(OPTIMIZERS), value=cfg.optimizer,
                                     description="optimizer"),
             "batch_size": w.Dropdown(options=[32, 64, 128, 256, 512], value=cfg.batch_size,
                                      description="batch"),
@@ -261,7 +264,17 @@ class Playground(PlayLoop, w.VBox):
         frame = self.session.record()
         self.viewing = None
         self._sync_history()
+        self._check_health()
         self.redraw(message, frame)
+
+    def _check_health(self) -> None:
+        """Once every ``doctor.WINDOW`` steps, what the training doctor sees (D winning, mode
+        collapse, oscillation) for the status line; nothing when all is well."""
+        at = int(self.session.state.step) // doctor.WINDOW
+        if at != self._doctor_at:
+            self._doctor_at = at
+            found = self.session.diagnose()
+            self.diagnosis = found[0].message if found else ""
 
     def _sync_history(self) -> None:
         self._syncing = True
@@ -322,5 +335,7 @@ class Playground(PlayLoop, w.VBox):
         self.image.value = self.figure.png()
         s.message = message or s.message
         modes = s.log["modes_covered"][-1] if s.log["modes_covered"] else 0
+        live = self.diagnosis and self.viewing is None
+        doctor_line = f" | <b>doctor:</b> {self.diagnosis}" if live else ""
         self.status.value = (f"<b>step {int(s.state.step)}</b> | modes {modes}/"
-                             f"{len(s.toy.modes)} | {message or caption}")
+                             f"{len(s.toy.modes)} | {message or caption}{doctor_line}")

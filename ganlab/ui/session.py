@@ -261,6 +261,17 @@ class Session:
         self.history = self.history.then(history)
         return self
 
+    def diagnose(self) -> list:
+        """What the training doctor (``ganlab.core.doctor``) sees in the live run: its history
+        and samples, judged against the snapshot about ``doctor.WINDOW`` steps back."""
+        from ganlab.core import doctor
+
+        step = int(self.state.step)
+        back = [s for s in self.snapshots if s.step <= step - doctor.WINDOW]
+        before = self.frame(back[-1].state, back[-1].gan).fake if back else None
+        return doctor.diagnose(self.history, self.frame().fake, self.toy, before=before,
+                               start=step - self.history.steps)
+
     def step_d(self) -> dict:
         """One discriminator update only (the step counter does not move); returns its metrics."""
         self.state, m = self.gan.jit(d_only)(self.state)
