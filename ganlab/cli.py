@@ -1,4 +1,4 @@
-"""The command line: ``python -m ganlab train ...`` and ``python -m ganlab sample ...``."""
+"""The command line: ``python -m ganlab train | sample | sketch | translate | lab``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ import numpy as np
 
 from ganlab.core.config import PRESETS, GANConfig, parse_field, preset
 from ganlab.core.validate import count
+
+GRID_PAIRS = 64  # translate --out GRID.png shows at most this many sketch / translation pairs
+IMAGES_HELP = ("a .npy file: [N, 28, 28, 1], [N, 28, 28], or one [28, 28(, 1)] image; values "
+               "in [-1, 1] if any is < 0, else 0..255 if any is > 1, else [0, 1]")
 
 
 def _config(name_or_file: str, overrides: list[str]) -> GANConfig:
@@ -146,6 +150,95 @@ def _sample(args) -> None:
     print(f"wrote {args.n} samples of shape {samples.shape[1:]} to {out}")
 
 
+def _read_images(path: str, shape: tuple[int, int, int]) -> tuple[np.ndarray, str]:
+    """A .npy file of images or sketches as float32 ``[N, H, W, 1]`` in [-1, 1] (the range rule
+    of :func:`~ganlab.tasks.inputs.to_signed_range`), and the range it was read as."""
+    from ganlab.tasks.inputs import to_signed_range
+
+    file = Path(path)
+    if file.suffix != ".npy":
+        raise ValueError(f"{path} is not a .npy file; save the array with np.save(\"x.npy\", a)")
+    if not file.is_file():
+        raise ValueError(f"no such file: {path}" if not file.exists() else f"{path} is a folder")
+    with file.open("rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise ValueError(f"{path} is not a NumPy .npy file (no .npy header); write it with "
+                             "np.save")
+        f.seek(0)
+        try:
+            array = np.load(f, allow_pickle=False)
+        except ValueError as error:
+            if "Object arrays" in str(error):
+                raise ValueError(f"{path} holds an object array (pickled), which is not loaded; "
+                                 "save a numeric one, e.g. np.asarray(a, np.float32)") from None
+            raise ValueError(f"cannot read {path}: {' '.join(str(error).split())}") from None
+        except EOFError as error:
+            raise ValueError(f"cannot read {path}: it is cut short ({error})") from None
+    return to_signed_range(file.name, array, shape)
+
+
+def _out(path: str, suffixes: tuple[str, ...]) -> Path:
+    out = Path(path)
+    if out.suffix not in suffixes:
+        raise ValueError(f"--out must end in {' or '.join(suffixes)} (got {path})")
+    if out.is_dir():
+        raise ValueError(f"--out {path} is a folder; name a file in it")
+    check_writable(out)
+    return out
+
+
+def _save_npy(out: Path, array: np.ndarray) -> None:
+    from ganlab.core.files import atomic_write
+
+    atomic_write(out, lambda f: np.save(f, array, allow_pickle=False))
+
+
+def _data(name: str) -> str:
+    from ganlab.tasks.translation import TRANSLATORS
+
+    if name not in TRANSLATORS:
+        raise ValueError(f"unknown translator {name!r}; the translators are "
+                         f"{', '.join(TRANSLATORS)}")
+    return TRANSLATORS[name]
+
+
+def _sketch(args) -> None:
+    from ganlab.core.data import IMAGE_SHAPES
+    from ganlab.tasks.translation import LEVELS, sketch
+
+    data = _data(args.translator)
+    images, read_as = _read_images(args.images, IMAGE_SHAPES[data])
+    out = _out(args.out, (".npy",))
+    sketches = sketch(images, LEVELS[data])
+    _save_npy(out, sketches)
+    print(f"wrote {len(sketches)} sketches {list(sketches.shape)} (levels "
+          f"{', '.join(map(str, LEVELS[data]))}, for {args.translator}) of {args.images} "
+          f"(read as {read_as}) to {out}")
+
+
+def _translate(args) -> None:
+    from ganlab.core.data import IMAGE_SHAPES
+    from ganlab.tasks.translation import load_pretrained_translator
+
+    data = _data(args.name)
+    sketches, read_as = _read_images(args.sketches, IMAGE_SHAPES[data])
+    out = _out(args.out, (".npy", ".png"))
+    images = load_pretrained_translator(args.name, args.l1).translate(sketches)
+    which = f"{args.name}{' (L1 only)' if args.l1 else ''}"
+    if out.suffix == ".npy":
+        _save_npy(out, images)
+        print(f"translated {len(images)} sketches (read as {read_as}) with {which}: wrote "
+              f"images {list(images.shape)} in [-1, 1] to {out}")
+        return
+    from ganlab.ui.plots import save_image_grid
+
+    n = min(len(images), GRID_PAIRS)
+    pairs = np.stack([sketches[:n], images[:n]], 1).reshape(2 * n, *images.shape[1:])
+    save_image_grid(pairs, out, ncols=2 * int(np.ceil(np.sqrt(n))))
+    print(f"translated {len(images)} sketches (read as {read_as}) with {which}: wrote a grid of "
+          f"{'the first ' if n < len(images) else ''}{n} sketch / translation pairs to {out}")
+
+
 def _lab(args) -> int:
     from ganlab.launch import lab
 
@@ -153,8 +246,8 @@ def _lab(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="ganlab", description="Train GANs, sample from them, open the lessons.")
+    parser = argparse.ArgumentParser(prog="ganlab", description=(
+        "Train GANs, sample from them, translate sketches to images, open the lessons."))
     commands = parser.add_subparsers(dest="command", required=True)
     t = commands.add_parser("train", help="train a preset or a JSON config and save the run")
     t.add_argument("config", help=f"a preset ({', '.join(sorted(PRESETS))}) or a config .json")
@@ -176,6 +269,21 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--label", type=int, default=None, help="class label (conditional models)")
     s.add_argument("--out", required=True, help="FILE.npy (the array) or FILE.png (a picture)")
     s.set_defaults(func=_sample)
+    k = commands.add_parser("sketch", help="line drawings of images, as a translator takes them")
+    k.add_argument("images", help=IMAGES_HELP)
+    k.add_argument("--out", required=True, help="SKETCHES.npy: [N, 28, 28, 1], +1 lines on -1")
+    k.add_argument("--for", dest="translator", default="sketch2mnist", metavar="TRANSLATOR",
+                   help="sketch2mnist (default; levels 0.5) or sketch2fashion (levels 0.1, 0.5)")
+    k.set_defaults(func=_sketch)
+    r = commands.add_parser("translate", help="images from sketches with a shipped translator")
+    r.add_argument("name", help="sketch2mnist or sketch2fashion")
+    r.add_argument("sketches", help="SKETCHES.npy from `ganlab sketch`, or drawings "
+                   "(black and white), " + IMAGES_HELP.removeprefix("a .npy file: "))
+    r.add_argument("--out", required=True, help="IMAGES.npy (the images, [N, 28, 28, 1] in "
+                   "[-1, 1]) or GRID.png (each sketch left of its translation, rows of "
+                   f"ceil(sqrt(N)) pairs; at most the first {GRID_PAIRS} pairs)")
+    r.add_argument("--l1", action="store_true", help="the L1-only baseline (blurrier)")
+    r.set_defaults(func=_translate)
     lab = commands.add_parser("lab", help="open the lessons in JupyterLab (127.0.0.1, a token)")
     lab.add_argument("--notebooks", default=None, help="the lessons' folder (default: found)")
     lab.add_argument("--port", type=int, default=8888, help="first port to try (default 8888)")

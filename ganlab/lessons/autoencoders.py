@@ -27,6 +27,7 @@ import optax
 from flax import nnx
 
 from ganlab.core.validate import count
+from ganlab.tasks.image_metrics import sharpness  # noqa: F401 - lessons call autoencoders.sharpness
 
 KINDS = ("ae", "vae")
 
@@ -206,16 +207,3 @@ def sample(model: AutoEncoder, n: int, *, images=None, seed: int = 0) -> np.ndar
     if images is None:
         raise ValueError("a plain AE has no prior: pass images=... to fit a Gaussian to codes")
     return sample_codes(model, n, images, seed=seed)
-
-
-# -- how sharp are images --------------------------------------------------------------------
-def sharpness(images) -> float:
-    """Mean gradient magnitude ``mean sqrt((dI/dx)^2 + (dI/dy)^2)`` of images ``[N, H, W, C]``,
-    by forward differences between neighbouring pixels. Blurry images score lower; to compare
-    sets, divide by the score of the real images."""
-    x = np.asarray(images, np.float64)
-    if x.ndim != 4:
-        raise ValueError(f"images must have shape [N, H, W, C] (got {x.shape})")
-    dx = x[:, :-1, 1:] - x[:, :-1, :-1]
-    dy = x[:, 1:, :-1] - x[:, :-1, :-1]
-    return float(np.mean(np.sqrt(dx**2 + dy**2)))

@@ -6,7 +6,8 @@ pixels of a completion; all pixels if none is given), per image::
     MSE  = sum_p m_p (a_p - b_p)^2 / sum_p m_p
     PSNR = 10 log10(range^2 / MSE)   (dB; range = 2 for images in [-1, 1])
 
-Higher PSNR is closer; every halving of the MSE adds ~3 dB. Used by image completion
+Higher PSNR is closer; every halving of the MSE adds ~3 dB. ``sharpness`` (the mean gradient
+magnitude) scores blur. Used by image completion
 (:mod:`ganlab.tasks.completion`) and super-resolution (:mod:`ganlab.tasks.superres`).
 """
 
@@ -43,3 +44,15 @@ def psnr(a, b, mask=None, data_range: float = 2.0) -> np.ndarray:
     """
     error = np.maximum(mse(a, b, mask), data_range**2 * 1e-10)
     return 10 * np.log10(data_range**2 / error)
+
+
+def sharpness(images) -> float:
+    """Mean gradient magnitude ``mean sqrt((dI/dx)^2 + (dI/dy)^2)`` of images ``[N, H, W, C]``,
+    by forward differences between neighbouring pixels. Blurry images score lower; to compare
+    sets, divide by the score of the real images."""
+    x = np.asarray(images, np.float64)
+    if x.ndim != 4:
+        raise ValueError(f"images must have shape [N, H, W, C] (got {x.shape})")
+    dx = x[:, :-1, 1:] - x[:, :-1, :-1]
+    dy = x[:, 1:, :-1] - x[:, :-1, :-1]
+    return float(np.mean(np.sqrt(dx**2 + dy**2)))

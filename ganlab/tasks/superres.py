@@ -27,21 +27,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from ganlab.core.checkpoints import read_params, save_params
 from ganlab.core.data import IMAGE_SHAPES
 from ganlab.core.files import WEIGHTS
 from ganlab.core.nets import depth_to_space
 from ganlab.core.validate import count
 from ganlab.tasks.image_metrics import psnr
 from ganlab.tasks.inputs import image_batch, shape_hint
+from ganlab.tasks.paired import PairedModel
 
 FORMAT = "ganlab-superres-1"
 
@@ -157,18 +158,18 @@ class SRDiscriminator(nnx.Module):
 
 
 # -- the model -------------------------------------------------------------------------------------
-@dataclass(eq=False)
-class SuperResolution:
-    """A trained SR generator: ``model.upscale(lr)`` -> HR images; ``model.save(path)``."""
+class SuperResolution(PairedModel):
+    """A trained SR generator: ``model.upscale(lr)`` -> HR images; ``model.save(path)``,
+    ``load_superres(path)`` (:class:`~ganlab.tasks.paired.PairedModel`)."""
 
-    config: SRConfig
-    params: nnx.State
-    history: dict[str, np.ndarray] = field(default_factory=dict)
-    info: dict = field(default_factory=dict)
+    FORMAT: ClassVar[str] = FORMAT
+    CONFIG: ClassVar[type] = SRConfig
 
-    def __post_init__(self) -> None:
-        self.graphdef, _ = nnx.split(nnx.eval_shape(lambda: _generator(self.config, 0)))
-        self._upscale = jax.jit(lambda p, lr: nnx.merge(self.graphdef, p)(lr))
+    @staticmethod
+    def build(config: SRConfig, key) -> SRGenerator:
+        """The untrained generator of ``config``, its weights drawn from ``key``."""
+        return SRGenerator(config.factor, config.width, IMAGE_SHAPES[config.data][-1],
+                           rngs=nnx.Rngs(params=key))
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -183,7 +184,6 @@ class SuperResolution:
 
     def upscale(self, lr, batch: int = 1000) -> np.ndarray:
         """HR images ``[B, f h, f w, C]`` in [-1, 1] from LR images ``[B, h, w, C]`` in [-1, 1]."""
-        batch = count("batch", batch, 1)
         f, hr_side = self.config.factor, self.shape[0]
         got = np.shape(lr)
         hint = (f"; these look like high-resolution images: pass superres.downsample(images, {f})"
@@ -191,28 +191,12 @@ class SuperResolution:
         lr = image_batch("lr", lr, self.lr_shape, hint=hint,
                          whose=f" for this {self.config.data} x{f} model "
                                f"({self.lr_shape[0]} * {f} = {hr_side})")
-        out = [np.asarray(self._upscale(self.params, jnp.asarray(lr[i:i + batch])))
-               for i in range(0, len(lr), batch)]
-        return np.concatenate(out)
-
-    def save(self, path: str | Path) -> Path:
-        """Write config, parameters and loss history to ``path`` (``.npz``, atomic, no pickle)."""
-        header = {"format": FORMAT, "config": dataclasses.asdict(self.config), "info": self.info}
-        history = {f"history/{key}": values for key, values in self.history.items()}
-        return save_params(path, header, self.params, history)
-
-
-def _generator(config: SRConfig, key, channels: int = 1) -> SRGenerator:
-    return SRGenerator(config.factor, config.width, channels, rngs=nnx.Rngs(params=key))
+        return self.apply(lr, batch)
 
 
 def load_superres(path: str | Path) -> SuperResolution:
     """A :class:`SuperResolution` from a file written by :meth:`SuperResolution.save`."""
-    header, params, arrays = read_params(
-        path, FORMAT,
-        lambda h: nnx.state(nnx.eval_shape(lambda: _generator(SRConfig(**h["config"]), 0))))
-    history = {k[len("history/"):]: v for k, v in arrays.items() if k.startswith("history/")}
-    return SuperResolution(SRConfig(**header["config"]), params, history, header.get("info", {}))
+    return SuperResolution.load(path)
 
 
 def weights_path(data: str = "mnist", factor: int = 4, pixel_only: bool = False) -> Path:
