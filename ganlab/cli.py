@@ -12,7 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlab.core.config import PRESETS, GANConfig, parse_field, preset
+from ganlab.core.config import (
+    DEFAULT_STEPS,
+    PRESETS,
+    STEPS,
+    GANConfig,
+    default_steps,
+    parse_field,
+    preset,
+)
 from ganlab.core.validate import count
 
 GRID_PAIRS = 64  # translate --out GRID.png shows at most this many sketch / translation pairs
@@ -47,6 +55,8 @@ def _train(args) -> int:
     from ganlab.core.loop import TrainingDiverged
     from ganlab.core.runs import Run, load_run
 
+    if args.steps is None:
+        args.steps = default_steps(args.config)
     out = Path(args.out)
     file = out if out.suffix == ".npz" else out / FILENAME
     if file.exists() and args.resume:
@@ -251,7 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     t = commands.add_parser("train", help="train a preset or a JSON config and save the run")
     t.add_argument("config", help=f"a preset ({', '.join(sorted(PRESETS))}) or a config .json")
-    t.add_argument("--steps", type=int, default=20000, help="training steps (default 20000)")
+    presets_steps = ", ".join(f"{name} {steps}" for name, steps in DEFAULT_STEPS.items())
+    t.add_argument("--steps", type=int, default=None,
+                   help=f"training steps (default {STEPS}; {presets_steps})")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--out", required=True, help="run directory, or a .npz file")
     t.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",

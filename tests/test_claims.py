@@ -73,6 +73,7 @@ def test_claim_holds_over_16_seeds(name, capsys):
 @pytest.mark.parametrize("name", IMAGE_NAMES)
 def test_image_claim_holds_over_16_seeds(name, capsys):
     """The same for the convolutional GANs. Too slow for ``make test`` on a 2-core CPU (a digits
-    DCGAN step costs ~35 ms per model: 16 seeds of the five claims is ~45 minutes);
+    DCGAN step costs ~35 ms per model: 16 seeds of the digits claims is ~45 minutes, and
+    ``live_mnist`` trains 16 MNIST GANs one after another, ~30 minutes more);
     ``make test-long`` runs it. The lessons assert these claims on their own seeds."""
     _evaluate_and_check(name, capsys)

@@ -63,7 +63,8 @@ def test_same_padding_is_xlas():
 def test_rule_uses_patches_only_for_small_outputs_of_one_model():
     on_cpu = jax.default_backend() == "cpu"
     assert conv.use_patches((64, 2, 2, 64), (3, 3, 64, 128), 1) == on_cpu
-    assert conv.use_patches((128, 14, 14, 32), (4, 4, 32, 64), 2) == on_cpu  # -> 7x7
+    assert conv.use_patches((128, 8, 8, 32), (4, 4, 32, 64), 2) == on_cpu  # -> 4x4
+    assert not conv.use_patches((128, 14, 14, 32), (4, 4, 32, 64), 2)  # -> 7x7: XLA's
     assert not conv.use_patches((64, 14, 14, 32), (3, 3, 32, 64), 1)  # 196 pixels: XLA's
     assert not conv.use_patches((64, 8, 8, 1), (4, 4, 1, 32), 2)  # one input channel
     with conv.models_axis(8):  # a sweep of 8 GANs

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jax
@@ -87,6 +90,62 @@ def measure(run, n: int = N_SAMPLES, seed: int = 0) -> dict:
         result["label_accuracy"] = float(hits.mean())
         result["per_class_accuracy"] = [float(hits[labels == c].mean()) for c in range(k)]
     return result
+
+
+FIXED_NOISE_SEED = 42  # the latents of learning_curve's frames
+
+
+@dataclass
+class LearningCurve:
+    """What ``learning_curve`` measured after each chunk: ``steps`` done, training ``seconds``
+    so far (compiling included, scoring excluded), ``scores``, ``missing`` classes (never
+    predicted), ``histograms`` (class counts of the scored samples) and the fixed-noise
+    ``frames`` ``[64, H, W, C]``."""
+
+    steps: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)
+    histograms: list[np.ndarray] = field(default_factory=list)
+    frames: list[np.ndarray] = field(default_factory=list)
+
+    def rows(self) -> list[list]:
+        """``[step, training s, score, missing classes]`` per chunk, for a table."""
+        return [[s, f"{t:.1f}", f"{c:.2f}", m] for s, t, c, m in
+                zip(self.steps, self.seconds, self.scores, self.missing, strict=True)]
+
+
+def learning_curve(run, steps: int, every: int = 500, *, n: int = 1000, seed: int = 1,
+                   after_chunk: Callable[[LearningCurve], None] | None = None) -> LearningCurve:
+    """Train ``run`` (an unconditional image GAN's ``Run``) ``steps`` more steps, ``every`` at a
+    time (the last chunk is the rest when ``every`` does not divide ``steps``). After each
+    chunk classify ``n`` samples (latents from ``seed``) with the kit's classifier for its data:
+    ``score = exp(E_x KL(p(y|x) || p(y)))`` (max 10) and the class histogram; and draw the same
+    64 latents (fixed noise: the frames show the generator changing, not the noise).
+    ``after_chunk(curve)`` is called after each (a live figure). ``run`` ends trained."""
+    from ganlab.tasks.classifier import class_histogram, classifier_score, load_classifier
+
+    if run.config.n_classes:
+        raise ValueError("learning_curve scores unconditional generators (got n_classes="
+                         f"{run.config.n_classes}); measure a conditional one with measure()")
+    if not 1 <= every <= steps:
+        raise ValueError(f"every must be in [1, steps] (got every={every}, steps={steps})")
+    model, curve, trained_s = load_classifier(run.config.data), LearningCurve(), 0.0
+    for chunk in [every] * (steps // every) + ([steps % every] if steps % every else []):
+        start = time.perf_counter()
+        run.train(chunk, progress=False, doctor=False)
+        trained_s += time.perf_counter() - start
+        probs = model.classify(generated(run, n, seed=seed))
+        histogram = class_histogram(probs, n_classes=probs.shape[1])
+        curve.steps.append(run.step)
+        curve.seconds.append(trained_s)
+        curve.scores.append(classifier_score(probs))
+        curve.missing.append(int((histogram == 0).sum()))
+        curve.histograms.append(histogram)
+        curve.frames.append(run.sample(64, seed=FIXED_NOISE_SEED))
+        if after_chunk is not None:
+            after_chunk(curve)
+    return curve
 
 
 def report_path(name: str) -> Path:
