@@ -109,11 +109,6 @@ class LearningCurve:
     histograms: list[np.ndarray] = field(default_factory=list)
     frames: list[np.ndarray] = field(default_factory=list)
 
-    def rows(self) -> list[list]:
-        """``[step, training s, score, missing classes]`` per chunk, for a table."""
-        return [[s, f"{t:.1f}", f"{c:.2f}", m] for s, t, c, m in
-                zip(self.steps, self.seconds, self.scores, self.missing, strict=True)]
-
 
 def learning_curve(run, steps: int, every: int = 500, *, n: int = 1000, seed: int = 1,
                    after_chunk: Callable[[LearningCurve], None] | None = None) -> LearningCurve:

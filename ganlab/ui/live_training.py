@@ -11,9 +11,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from ganlab.tasks.quality import LearningCurve, learning_curve
-from ganlab.ui.plots import image_grid
-
-COLOR = "tab:orange"  # the lessons' colour for generated samples
+from ganlab.ui.plots import FAKE, image_grid
 
 
 class LiveFigure:
@@ -33,11 +31,11 @@ class LiveFigure:
         self.grid.set_axis_off()
         self.grid.set_title(f"{self.title} fixed noise, step {curve.steps[-1]}".strip())
         self.curve.clear()
-        self.curve.plot(curve.steps, curve.scores, "o-", color=COLOR)
+        self.curve.plot(curve.steps, curve.scores, "o-", color=FAKE)
         self.curve.set(xlabel="training step", ylabel="classifier score", ylim=(0, 10),
                        title=f"score {curve.scores[-1]:.2f} after {curve.seconds[-1]:.0f} s")
         self.bars.clear()
-        self.bars.bar(range(len(self.names)), curve.histograms[-1], color=COLOR)
+        self.bars.bar(range(len(self.names)), curve.histograms[-1], color=FAKE)
         self.bars.set_xticks(range(len(self.names)), self.names)
         self.bars.set(xlabel="predicted class", ylabel=f"samples of {self.n}",
                       title=f"class histogram: {curve.missing[-1]} classes missing")
