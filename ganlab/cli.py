@@ -252,7 +252,7 @@ def _translate(args) -> None:
 def _lab(args) -> int:
     from ganlab.launch import lab
 
-    return lab(args.notebooks, args.port)
+    return lab(args.notebooks, args.port, args.lang)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     lab = commands.add_parser("lab", help="open the lessons in JupyterLab (127.0.0.1, a token)")
     lab.add_argument("--notebooks", default=None, help="the lessons' folder (default: found)")
     lab.add_argument("--port", type=int, default=8888, help="first port to try (default 8888)")
+    lab.add_argument("--lang", choices=("en", "zh"), default="en",
+                     help="the lessons' edition to open: en, or zh (简体中文, notebooks/zh/)")
     lab.set_defaults(func=_lab)
     args = parser.parse_args(argv)
     try:

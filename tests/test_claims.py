@@ -51,29 +51,29 @@ def test_every_claim_is_named_and_asserts_on_lesson_seeds_among_the_16():
         assert set(claim.seeds) <= set(SEEDS)
 
 
-def _evaluate_and_check(name, capsys):
+def _evaluate_and_check(name):
     outcome = claims.every()[name].evaluate(SEEDS, group=8)
-    with capsys.disabled():
-        print(f"\n[XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}, sweeps of 8] {outcome}")
+    # Captured, and shown for passing tests too by `make test` (-rP), from every xdist worker.
+    print(f"\n[XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}, sweeps of 8] {outcome}")
     assert outcome.held_on(outcome.claim.seeds), f"fails on a lesson seed:\n{outcome}"
     assert outcome.fraction >= 0.9, f"holds on < 90% of the seeds:\n{outcome}"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", TOY_NAMES)
-def test_claim_holds_over_16_seeds(name, capsys):
+def test_claim_holds_over_16_seeds(name):
     """16 seeds in sweeps of 8 (the lessons sweep 4: another vmap width). ``make test`` runs this
     file in a process of its own with ``XLA_FLAGS`` = ``PERTURBED_FLAGS``, which change the
     rounding as another CPU would."""
-    _evaluate_and_check(name, capsys)
+    _evaluate_and_check(name)
 
 
 @pytest.mark.slow
 @pytest.mark.long
 @pytest.mark.parametrize("name", IMAGE_NAMES)
-def test_image_claim_holds_over_16_seeds(name, capsys):
+def test_image_claim_holds_over_16_seeds(name):
     """The same for the convolutional GANs. Too slow for ``make test`` on a 2-core CPU (a digits
     DCGAN step costs ~35 ms per model: 16 seeds of the digits claims is ~45 minutes, and
     ``live_mnist`` trains 16 MNIST GANs one after another, ~30 minutes more);
     ``make test-long`` runs it. The lessons assert these claims on their own seeds."""
-    _evaluate_and_check(name, capsys)
+    _evaluate_and_check(name)

@@ -4,6 +4,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -58,3 +60,7 @@ def test_the_lab_listens_on_localhost_with_a_token_and_runs_as_root():
     assert "--ip=127.0.0.1" in as_user and "--allow-root" not in as_user
     assert "--allow-root" in as_root
     assert not any("token=" in part or "0.0.0.0" in part for part in as_root)
+    chinese = lab_command(folder, as_root=False, lang="zh")
+    assert chinese[-1] == "zh/00_start.ipynb" and (folder / chinese[-1]).is_file()
+    with pytest.raises(ValueError, match="--lang must be one of"):
+        lab_command(folder, lang="fr")

@@ -299,7 +299,7 @@ def spread(images) -> float:
 
 
 # -- what the lesson claims of the fixed GAN -------------------------------------------------------
-STEPS = 600  # about 0.65 epochs of MNIST at batch 64
+STEPS = 600  # about 0.64 epochs of MNIST at batch 64
 # Measured over seeds 0-7 at 600 steps (loaded 2-core CPU, 2026-12-01): spread ratio 0.60 to 0.91
 # (seven of eight above 0.81), classifier score 2.11 to 3.63 (seven above 2.9), 8 to 10 digits
 # with >= 2% of the samples. A collapsed generator gives a spread ratio near 0, a score near 1

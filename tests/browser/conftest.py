@@ -1,9 +1,9 @@
 """Fixtures for the browser tests: Debian's Chromium, Playwright, and a private JupyterLab server.
 
-Chromium is installed with ``apt-get install -y chromium`` when it is missing and the tests run
-as root (as on the CI machine); otherwise, and when Playwright is not installed, every browser
-test is skipped with the reason. No browser is ever downloaded: Playwright drives
-``/usr/bin/chromium`` (or ``$GANLAB_CHROMIUM``).
+Chromium (and Debian's CJK font, for the Chinese lessons) is installed with ``apt-get install -y
+chromium fonts-noto-cjk`` when it is missing and the tests run as root (as on the CI machine);
+otherwise, and when Playwright is not installed, every browser test is skipped with the reason.
+No browser is ever downloaded: Playwright drives ``/usr/bin/chromium`` (or ``$GANLAB_CHROMIUM``).
 """
 
 from __future__ import annotations
@@ -21,29 +21,44 @@ CHROMIUM = Path(os.environ.get("GANLAB_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = ROOT / "screenshots" / "browser"
 
 
-def _install_chromium() -> str | None:
-    """Install Debian's chromium if missing; return why it is unavailable, or None when it is."""
-    if CHROMIUM.exists():
-        return None
+def _has_cjk_font() -> bool:
+    """Whether fontconfig knows a font for Chinese (the Chinese lessons need one)."""
+    if shutil.which("fc-list") is None:
+        return False
+    listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True)
+    return bool(listed.stdout.strip())
+
+
+def _apt_install(packages: list[str]) -> str | None:
+    """``apt-get install -y`` the packages (root only); return why it could not, or None."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return (f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get); "
-                "run `sudo apt-get install -y chromium` to enable the browser tests")
+        return (f"{' '.join(packages)} missing and cannot be installed here (needs root and "
+                f"apt-get); run `sudo apt-get install -y {' '.join(packages)}` to enable this")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    install = ["apt-get", "install", "-y", "-q", "chromium"]
+    install = ["apt-get", "install", "-y", "-q", *packages]
     if subprocess.run(install, env=env, capture_output=True).returncode != 0:
         subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
         done = subprocess.run(install, env=env, capture_output=True, text=True)
         if done.returncode != 0:
-            return f"`apt-get install -y chromium` failed:\n{done.stderr[-2000:]}"
-    return None if CHROMIUM.exists() else f"chromium installed but {CHROMIUM} is still missing"
+            return f"`{' '.join(install)}` failed:\n{done.stderr[-2000:]}"
+    return None
 
 
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
-    why = _install_chromium()
-    if why:
-        pytest.skip(why)
+    """Debian's Chromium, installed when missing (root); the test skips, saying why, otherwise."""
+    why = None if CHROMIUM.exists() else _apt_install(["chromium", "fonts-noto-cjk"])
+    if why or not CHROMIUM.exists():
+        pytest.skip(why or f"chromium installed but {CHROMIUM} is still missing")
     return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def cjk_font() -> None:
+    """A CJK font for the Chinese lessons (Debian's fonts-noto-cjk), installed when missing."""
+    why = None if _has_cjk_font() else _apt_install(["fonts-noto-cjk"])
+    if why or not _has_cjk_font():
+        pytest.skip(why or "fonts-noto-cjk installed but fontconfig lists no Chinese font")
 
 
 @pytest.fixture(scope="session")
