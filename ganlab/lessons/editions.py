@@ -19,7 +19,6 @@ the twin; cells the JSON leaves out are kept from the existing twin when still c
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import io
 import json
@@ -161,7 +160,7 @@ def lessons() -> list[Path]:
 
 
 def _cells(path: Path) -> list[dict]:
-    return copy.deepcopy(json.loads(path.read_text(encoding="utf-8"))["cells"])
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
 
 
 def _source(cell: dict) -> str:
