@@ -44,7 +44,8 @@ PERTURBED_XLA := --xla_cpu_max_isa=AVX --xla_cpu_prefer_vector_width=128
 
 # pytest-xdist workers for the unit tests, the claims and nbval: 2 for the 2-core machines the
 # kit is written for (make test PYTEST_JOBS=4 on more cores; PYTEST_JOBS=0, one process). A test
-# file, or a notebook, stays in one worker (--dist loadscope); the claims go test by test.
+# file, or a notebook, stays in one worker (--dist loadscope); the claims go test by test,
+# the costliest first (--dist load).
 PYTEST_JOBS ?= 2
 
 # Unit tests, the lessons' training claims over 16 seeds with perturbed rounding (each claim's
@@ -53,8 +54,8 @@ PYTEST_JOBS ?= 2
 test: setup lint browser-deps
 	$(BIN)/python -m pytest tests -m "not browser and not long" --ignore=tests/test_claims.py \
 	  -n $(PYTEST_JOBS) --dist loadscope
-	XLA_FLAGS="$(PERTURBED_XLA)" $(BIN)/python -m pytest tests/test_claims.py -m "not long" \
-	  -n $(PYTEST_JOBS) --dist worksteal -raP
+	XLA_FLAGS="$(PERTURBED_XLA)" $(BIN)/python -m pytest tests/test_claims.py \
+	  -n $(PYTEST_JOBS) --dist load -raP
 	$(BIN)/python -m pytest --nbval-lax notebooks --ignore=notebooks/zh \
 	  -n $(PYTEST_JOBS) --dist loadscope
 	$(BIN)/python -m pytest -m browser tests/browser
@@ -63,11 +64,9 @@ test: setup lint browser-deps
 test-browser: setup browser-deps
 	$(BIN)/python -m pytest -m browser tests/browser
 
-# The tests too long for a 2-core CPU (an hour or more; minutes on a GPU): the image lessons'
-# claims over 16 seeds with perturbed rounding, and the grid preset over 16 seeds.
+# The tests too long for make test on a 2-core CPU (minutes on a GPU): the grid preset over 16
+# seeds, 20,000 steps each.
 test-long: setup
-	XLA_FLAGS="$(PERTURBED_XLA)" $(BIN)/python -m pytest tests/test_claims.py -m long \
-	  -n $(PYTEST_JOBS) --dist worksteal -raP
 	$(BIN)/python -m pytest tests/test_training.py -m long -n $(PYTEST_JOBS) --dist worksteal -raP
 
 bench: setup

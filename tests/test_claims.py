@@ -12,13 +12,15 @@ import os
 import numpy as np
 import pytest
 
-from ganlab.lessons import claims, claims_images, claims_toys, wasserstein
+from ganlab.lessons import claims, claims_toys, wasserstein
 from ganlab.lessons.claims import Claim
 
 SEEDS = range(16)
 PERTURBED_FLAGS = "--xla_cpu_max_isa=AVX --xla_cpu_prefer_vector_width=128"  # as in Makefile
-TOY_NAMES = [*claims_toys.CLAIMS, *wasserstein.CLAIMS]
-IMAGE_NAMES = list(claims_images.CLAIMS)
+TOY_NAMES = sorted([*claims_toys.CLAIMS, *wasserstein.CLAIMS], key=lambda n: n != "phase_map")
+# Longest first (16 seeds, two workers: live_mnist 7-13 min, translation_skips 3.5-9, ...).
+IMAGE_NAMES = ["live_mnist", "translation_skips", "digit_collapse", "live_digits",
+               "sharpness", "fixed_keras_gan", "first_images"]
 
 
 def _toy_claim(values, seeds=(0, 1)):
@@ -46,6 +48,7 @@ def test_a_measure_must_give_one_value_per_seed():
 
 
 def test_every_claim_is_named_and_asserts_on_lesson_seeds_among_the_16():
+    assert sorted(IMAGE_NAMES + TOY_NAMES) == sorted(claims.every())  # each tested once
     for name, claim in claims.every().items():
         assert claim.name == name and claim.says and claim.lesson
         assert set(claim.seeds) <= set(SEEDS)
@@ -60,20 +63,11 @@ def _evaluate_and_check(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", TOY_NAMES)
+@pytest.mark.parametrize("name", IMAGE_NAMES + TOY_NAMES)
 def test_claim_holds_over_16_seeds(name):
-    """16 seeds in sweeps of 8 (the lessons sweep 4: another vmap width). ``make test`` runs this
+    """16 seeds in sweeps of 8 (the lessons sweep 2 to 4: another vmap width for the 2-D GANs;
+    on a CPU each convolutional GAN of a sweep trains as it does alone). ``make test`` runs this
     file in a process of its own with ``XLA_FLAGS`` = ``PERTURBED_FLAGS``, which change the
-    rounding as another CPU would."""
-    _evaluate_and_check(name)
-
-
-@pytest.mark.slow
-@pytest.mark.long
-@pytest.mark.parametrize("name", IMAGE_NAMES)
-def test_image_claim_holds_over_16_seeds(name):
-    """The same for the convolutional GANs. Too slow for ``make test`` on a 2-core CPU (a digits
-    DCGAN step costs ~35 ms per model: 16 seeds of the digits claims is ~45 minutes, and
-    ``live_mnist`` trains 16 MNIST GANs one after another, ~30 minutes more);
-    ``make test-long`` runs it. The lessons assert these claims on their own seeds."""
+    rounding as another CPU would, on xdist workers with ``--dist load``: the costliest claims
+    come first (``IMAGE_NAMES``, longest first), so the workers finish together."""
     _evaluate_and_check(name)

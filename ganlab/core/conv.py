@@ -13,7 +13,9 @@ of 2x2 and 4x4 pixels) went from 28.6 to 11.2 ms. From 7x7 up XLA's convolution 
 step even where im2col wins the layer alone: the 28x28 MNIST steps were 1.17x (the ``mnist``
 preset) and 1.25x (``mnist_live``) faster with XLA's convolution at 7x7 than with im2col there.
 Over a models axis of more than one GAN (``jax.vmap``, see ``models_axis``) both are slow and
-XLA's is kept.
+XLA's is kept; so a sweep of convolutional GANs on one CPU trains one model after another with
+the single model's step (``GAN.one_by_one``) and only its one-off calls (init, sampling) are
+vmapped.
 """
 
 from __future__ import annotations

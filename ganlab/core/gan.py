@@ -8,7 +8,10 @@
 
 Batched (``batched=True``): every state leaf leads with a models axis and every compiled
 function maps over it (``jax.vmap``). ``gan.jit(fn)`` compiles any pure function of the
-engine's form ``fn(spec, state, ...)`` the same way, once per ``GAN``.
+engine's form ``fn(spec, state, ...)`` the same way, once per ``GAN``. One exception: on one
+CPU a batch of convolutional GANs trains one model after another, each with the single model's
+compiled step (``one_by_one``): XLA:CPU's vmapped convolutions cost 2-3x more per model
+(bench/README.md), and each model of the sweep then equals the same GAN trained alone.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class GAN:
         # Rolled lax.scan of convolutions is 10-20x slower on XLA:CPU (jax #12868).
         self.scan = config.model == "mlp" or jax.default_backend() != "cpu"
         self.chunk = SCAN_CHUNK if self.scan else STEP_CHUNK
+        self.one_by_one = batched and not self.scan and len(jax.devices()) == 1
         self._compiled: dict = {}
         self.generate = jax.jit(partial(engine.generate, self.spec))
         self.discriminate = jax.jit(partial(engine.discriminate, self.spec))
@@ -157,18 +161,44 @@ class GAN:
             scan = self.jit(engine.scan_steps, in_axes=(0, None, None), static_argnums=(2,))
             state, metrics = scan(state, self.arrays, n)
             return state, History({k: hosts.to_host(metrics[k]) for k in METRICS})
-        guarded = self.jit(engine.guarded_step, in_axes=(0, None))
-        per_step = []
-        for _ in range(n):
-            state, metrics = guarded(state, self.arrays)
-            per_step.append(metrics)
-        return state, History({k: hosts.to_host(jnp.stack([m[k] for m in per_step], -1))
-                               for k in METRICS})
+        if self.one_by_one:
+            return self._models_one_by_one(state, n)
+        state, metrics = _steps(self.jit(engine.guarded_step, in_axes=(0, None)), state,
+                                self.arrays, n)
+        return state, History({k: hosts.to_host(v) for k, v in metrics.items()})
+
+    def _models_one_by_one(self, state: GANState, n: int) -> tuple[GANState, History]:
+        """``n`` guarded steps of each model of a batched state in turn, with the single
+        model's compiled step (``one_by_one``)."""
+        if "one_by_one" not in self._compiled:
+            self._compiled["one_by_one"] = jax.jit(partial(engine.guarded_step, self.spec))
+            self._compiled["unstack"] = jax.jit(
+                lambda s: [jax.tree.map(lambda leaf, i=i: leaf[i], s)
+                           for i in range(jax.tree.leaves(s)[0].shape[0])])
+            self._compiled["stack"] = jax.jit(lambda ss: jax.tree.map(
+                lambda *leaves: jnp.stack(leaves), *ss))
+        guarded = self._compiled["one_by_one"]
+        models, histories = [], []
+        for model in self._compiled["unstack"](state):
+            model, metrics = _steps(guarded, model, self.arrays, n)
+            models.append(model)
+            histories.append(metrics)
+        return self._compiled["stack"](models), History(
+            {k: hosts.to_host(jnp.stack([h[k] for h in histories])) for k in METRICS})
 
     def train(self, state: GANState, steps: int, *, progress: bool = True,
               callbacks=()) -> tuple[GANState, History]:
         """Train ``steps`` steps through the one loop (``ganlab.core.loop.advance``)."""
         return advance(self, state, steps, progress=progress, callbacks=callbacks)
+
+
+def _steps(guarded, state: GANState, arrays, n: int) -> tuple[GANState, dict]:
+    """``n`` calls of a compiled guarded step; each metric ``[..., n]`` (on the device)."""
+    per_step = []
+    for _ in range(n):
+        state, metrics = guarded(state, arrays)
+        per_step.append(metrics)
+    return state, {k: jnp.stack([m[k] for m in per_step], -1) for k in METRICS}
 
 
 def _over_models(fn):

@@ -114,9 +114,11 @@ LIVE_DIGITS = Claim(
     seeds=DCGAN_SEEDS,
 )
 
-# -- lesson 05: collapse at lr 1e-3 without R1, and R1 as the remedy --------------------------
-DIGIT_RECIPES = {"collapse": dict(lr_g=1e-3, lr_d=1e-3, r1=0.0),
-                 "remedy": dict(lr_g=1e-3, lr_d=1e-3, r1=1.0)}
+# -- lesson 05: collapse without R1, and R1 as the remedy -------------------------------------
+# The digits preset (Adam 2e-4) without its R1 penalty collapsed on 16/16 seeds (score <= 1.34,
+# <= 3 digits with 5% of the samples; perturbed rounding). The earlier provocation, both rates
+# raised to 1e-3 without R1, left <= 2 such digits on only 12 of 16 (seed 1 kept 5), at 2e-3 on 8.
+DIGIT_RECIPES = {"collapse": dict(r1=0.0), "remedy": dict(r1=1.0)}
 DIGIT_STEPS = 1000
 
 
@@ -134,13 +136,13 @@ def _digits_measure(runs):
 
 DIGIT_COLLAPSE = Claim(
     "digit_collapse", "05",
-    "at lr 1e-3 without R1 the digits GAN collapses (score < 2, at most 2 digits hold 5% of "
-    "the samples, under 3/4 of the remedy's pixel spread); R1 gamma 1 alone brings >= 9 "
-    "digits back and over 3x the score",
+    "without its R1 penalty the digits GAN collapses (score < 2, at most 3 digits hold 5% of "
+    "the samples, under half the remedy's pixel spread); R1 gamma 1 alone brings >= 9 digits "
+    "back and over 3x the score",
     _digits_train, _digits_measure,
-    lambda v: (v["collapse_over_5pc"] <= 2) & (v["collapse_score"] < 2.0)
+    lambda v: (v["collapse_over_5pc"] <= 3) & (v["collapse_score"] < 2.0)
     & (v["remedy_drawn"] >= 9) & (v["remedy_score"] > 3 * v["collapse_score"])
-    & (v["spread_ratio"] < 0.75),  # 16 seeds: 0.02 to 0.57
+    & (v["spread_ratio"] < 0.5),
     seeds=DCGAN_SEEDS,
 )
 
