@@ -19,7 +19,7 @@ SEEDS = range(16)
 PERTURBED_FLAGS = "--xla_cpu_max_isa=AVX --xla_cpu_prefer_vector_width=128"  # as in Makefile
 TOY_NAMES = sorted([*claims_toys.CLAIMS, *wasserstein.CLAIMS], key=lambda n: n != "phase_map")
 # Longest first. Seconds for 16 seeds, perturbed flags, two xdist workers, 2026-12-04; all 21
-# claims in one run took 39 min, and .ci/run about 72: lessons 05's and 08's (LONG) run in
+# claims in one run took 39 min, and .ci/run 82: lessons 05's and 08's (LONG) run in
 # make test-long until a faster convolution step makes room for them.
 IMAGE_NAMES = ["live_mnist",  # 778 s
                "translation_skips",  # 559 s
