@@ -150,7 +150,7 @@ def test_sweep_model_equals_the_same_gan_trained_alone():
 
 def test_a_cpu_sweep_of_dcgans_trains_each_model_exactly_as_it_trains_alone():
     """On one CPU a sweep of convolutional GANs steps one model after another with the single
-    GAN's compiled step (``GAN.one_by_one``; vmapped convolutions cost 2-3x more per model
+    GAN's compiled step (``GAN.one_by_one``; vmapped convolutions cost about 2x more per model
     there), so each model is, bit for bit, the GAN trained alone with its seed and knobs."""
     config = ganlab.preset("digits", batch_size=16, width=8)
     sw = ganlab.sweep(config, 7, lr_d=[2e-4, 1e-3], seeds=[0, 3], progress=False)

@@ -10,7 +10,7 @@ Batched (``batched=True``): every state leaf leads with a models axis and every 
 function maps over it (``jax.vmap``). ``gan.jit(fn)`` compiles any pure function of the
 engine's form ``fn(spec, state, ...)`` the same way, once per ``GAN``. One exception: on one
 CPU a batch of convolutional GANs trains one model after another, each with the single model's
-compiled step (``one_by_one``): XLA:CPU's vmapped convolutions cost 2-3x more per model
+compiled step (``one_by_one``): XLA:CPU's vmapped convolutions cost about 2x more per model
 (bench/README.md), and each model of the sweep then equals the same GAN trained alone.
 """
 

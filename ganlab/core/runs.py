@@ -145,7 +145,7 @@ def sweep(config: GANConfig | str, steps: int, *, seeds=(0,), progress: bool = T
     ``sweep("ring", 5000, lr_d=[1e-4, 3e-4], lr_g=[1e-4, 3e-4], seeds=range(4))`` trains 16
     GANs in one compiled step. Knobs: ``lr_g, lr_d, k_d, r1, gp, instance_noise``. On several
     devices the models are split across them. On one CPU, convolutional GANs step one model
-    after another with the single GAN's compiled step (vmapped convolutions cost 2-3x more per
+    after another with the single GAN's compiled step (vmapped convolutions cost about 2x more per
     model there), so each equals the GAN trained alone with its seed and knobs.
     """
     config = preset(config) if isinstance(config, str) else config
